@@ -1,0 +1,235 @@
+//! `Edge`: the one handle an application opens, and the shared state its views use.
+//!
+//! Owns the connection and the device's identity. Views (`catalog()`, `cart()`, …) are cheap
+//! clones over the same state. One writer connection behind a mutex: SQLite serialises writers
+//! anyway, and one connection keeps transactions simple and statement caches warm.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
+
+use crate::commerce::{Cart, Catalog};
+use crate::error::{Error, Result};
+use crate::money::Currency;
+use crate::store::{self, Location};
+
+/// Who this device is and what it sells in. Written into a new store file; a file opened with
+/// a different identity is refused (`STORE_IDENTITY_MISMATCH`), so two registers can never
+/// share one file by accident.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EdgeConfig {
+    /// The store this device belongs to, e.g. `"store-042"`.
+    pub store_id: String,
+    /// This device, unique within the store, e.g. `"register-1"`.
+    pub device_id: String,
+    /// The store's currency: carts are priced in it.
+    pub currency: Currency,
+}
+
+impl EdgeConfig {
+    pub fn new(store_id: &str, device_id: &str, currency: Currency) -> EdgeConfig {
+        EdgeConfig { store_id: store_id.to_owned(), device_id: device_id.to_owned(), currency }
+    }
+
+    fn validate(&self) -> Result<()> {
+        for (field, value) in [("store_id", &self.store_id), ("device_id", &self.device_id)] {
+            if value.is_empty() || value.len() > 64 || value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                return Err(Error::InvalidArgument(format!(
+                    "{field} must be 1-64 characters without spaces, got {value:?}"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// An open store on this device.
+#[derive(Clone)]
+pub struct Edge {
+    shared: Shared,
+}
+
+impl Edge {
+    /// Opens the store file at `path`, creating it (and its schema) if it does not exist.
+    pub fn open(path: impl AsRef<Path>, config: EdgeConfig) -> Result<Edge> {
+        Edge::open_at(Location::File(path.as_ref().to_owned()), config)
+    }
+
+    /// A store that lives in memory only: for tests and notebooks. Nothing survives `drop`.
+    pub fn open_in_memory(config: EdgeConfig) -> Result<Edge> {
+        Edge::open_at(Location::Memory, config)
+    }
+
+    fn open_at(location: Location, config: EdgeConfig) -> Result<Edge> {
+        config.validate()?;
+        let conn = store::open(&location)?;
+        let path = location.display_path();
+        claim_identity(&conn, &path, &config)?;
+        Ok(Edge { shared: Shared(Arc::new(Inner { conn: Mutex::new(conn), path, config })) })
+    }
+
+    pub fn config(&self) -> &EdgeConfig {
+        &self.shared.0.config
+    }
+
+    /// The file this store lives in (`":memory:"` for an in-memory store).
+    pub fn path(&self) -> &Path {
+        &self.shared.0.path
+    }
+
+    /// The schema version of the open file.
+    pub fn schema_version(&self) -> i64 {
+        store::SCHEMA_VERSION
+    }
+
+    /// The product catalog.
+    pub fn catalog(&self) -> Catalog {
+        Catalog { shared: self.shared.clone() }
+    }
+
+    /// Starts a new, empty cart in the store's currency. It is persisted at once.
+    pub fn new_cart(&self) -> Result<Cart> {
+        Cart::create(self.shared.clone())
+    }
+
+    /// Reopens a cart by id (e.g. after a restart).
+    pub fn cart(&self, id: &str) -> Result<Cart> {
+        Cart::open(self.shared.clone(), id)
+    }
+
+    /// Ids of the carts in this store, oldest first.
+    pub fn cart_ids(&self) -> Result<Vec<String>> {
+        Cart::ids(&self.shared)
+    }
+
+    /// Counts of what is stored, for summaries and health checks.
+    pub fn stats(&self) -> Result<StoreStats> {
+        self.shared.read(|conn| {
+            let count = |table: &str| -> rusqlite::Result<u64> {
+                conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get::<_, i64>(0))
+                    .map(|n| n.unsigned_abs())
+            };
+            let pragma = |name: &str| -> rusqlite::Result<u64> {
+                conn.query_row(&format!("PRAGMA {name}"), [], |r| r.get::<_, i64>(0)).map(|n| n.unsigned_abs())
+            };
+            let (page_count, page_size) = (pragma("page_count")?, pragma("page_size")?);
+            Ok(StoreStats {
+                products: count("product")?,
+                carts: count("cart")?,
+                cart_lines: count("cart_line")?,
+                bytes: page_count * page_size,
+            })
+        })
+    }
+}
+
+/// What a store holds, by count.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StoreStats {
+    pub products: u64,
+    pub carts: u64,
+    pub cart_lines: u64,
+    /// Size of the main database file in bytes (pages × page size, WAL not included).
+    pub bytes: u64,
+}
+
+/// Writes the identity into a new file, or checks it against an existing one.
+fn claim_identity(conn: &Connection, path: &Path, config: &EdgeConfig) -> Result<()> {
+    let wanted = [
+        ("store_id", config.store_id.as_str()),
+        ("device_id", config.device_id.as_str()),
+        ("currency", config.currency.code()),
+    ];
+    for (key, value) in wanted {
+        let stored: Option<String> = conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()
+            .map_err(|e| store::classify(path, e))?;
+        match stored {
+            Some(stored) if stored != value => {
+                return Err(Error::StoreIdentityMismatch {
+                    path: path.to_owned(),
+                    field: key.to_owned(),
+                    stored,
+                    requested: value.to_owned(),
+                });
+            }
+            Some(_) => {}
+            None => {
+                conn.execute("INSERT INTO meta (key, value) VALUES (?1, ?2)", [key, value])
+                    .map_err(|e| store::classify(path, e))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The state every view of one open store shares.
+#[derive(Clone)]
+pub(crate) struct Shared(Arc<Inner>);
+
+struct Inner {
+    conn: Mutex<Connection>,
+    path: PathBuf,
+    config: EdgeConfig,
+}
+
+/// Why a unit of store work failed: SQLite itself, or a rule of the caller's.
+pub(crate) enum Failure {
+    Sql(rusqlite::Error),
+    Domain(Error),
+}
+
+impl From<rusqlite::Error> for Failure {
+    fn from(e: rusqlite::Error) -> Self {
+        Failure::Sql(e)
+    }
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        Failure::Domain(e)
+    }
+}
+
+impl Shared {
+    pub(crate) fn config(&self) -> &EdgeConfig {
+        &self.0.config
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock cannot leave a half-done transaction behind (it rolls
+        // back on drop), so a poisoned lock is still a usable connection.
+        self.0.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn finish<T>(&self, r: std::result::Result<T, Failure>) -> Result<T> {
+        r.map_err(|f| match f {
+            Failure::Sql(e) => store::classify(&self.0.path, e),
+            Failure::Domain(e) => e,
+        })
+    }
+
+    /// Runs `f` in one immediate write transaction: it commits if `f` succeeds, else rolls back.
+    pub(crate) fn write<T>(
+        &self,
+        f: impl FnOnce(&Transaction<'_>) -> std::result::Result<T, Failure>,
+    ) -> Result<T> {
+        let mut conn = self.lock();
+        let r = (|| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let value = f(&tx)?;
+            tx.commit()?;
+            Ok(value)
+        })();
+        self.finish(r)
+    }
+
+    /// Runs `f` with the connection for reading.
+    pub(crate) fn read<T>(&self, f: impl FnOnce(&Connection) -> std::result::Result<T, Failure>) -> Result<T> {
+        let conn = self.lock();
+        let r = f(&conn);
+        self.finish(r)
+    }
+}
