@@ -91,28 +91,35 @@ impl Error {
         }
     }
 
-    /// The broad family of the error, used by bindings to pick an exception class
-    /// (`"value"`, `"commerce"`, `"store"`).
+    /// The broad family of the error, used by bindings to pick an exception base class.
     pub fn kind(&self) -> ErrorKind {
-        match self {
-            Error::UnknownCurrency { .. }
-            | Error::CurrencyMismatch { .. }
-            | Error::MoneyOverflow { .. }
-            | Error::InvalidAmount { .. }
-            | Error::InvalidArgument(_) => ErrorKind::Value,
-            Error::UnknownSku { .. }
-            | Error::InvalidProduct { .. }
-            | Error::InvalidQuantity { .. }
-            | Error::CartNotFound { .. }
-            | Error::CartLineNotFound { .. } => ErrorKind::Commerce,
-            Error::StoreNotADatabase { .. }
-            | Error::StoreCorrupt { .. }
-            | Error::StoreSchemaTooNew { .. }
-            | Error::StoreIdentityMismatch { .. }
-            | Error::StoreIo { .. }
-            | Error::Store(_) => ErrorKind::Store,
-        }
+        Error::kind_of_code(self.code()).unwrap_or(ErrorKind::Store)
     }
+
+    /// The family of an error code, or `None` for a code this build does not know.
+    pub fn kind_of_code(code: &str) -> Option<ErrorKind> {
+        Error::CODE_KINDS.iter().find(|(c, _)| *c == code).map(|(_, k)| *k)
+    }
+
+    /// Every code with its family: bindings build their exception hierarchies from this table.
+    pub const CODE_KINDS: &'static [(&'static str, ErrorKind)] = &[
+        ("UNKNOWN_CURRENCY", ErrorKind::Value),
+        ("CURRENCY_MISMATCH", ErrorKind::Value),
+        ("MONEY_OVERFLOW", ErrorKind::Value),
+        ("INVALID_AMOUNT", ErrorKind::Value),
+        ("INVALID_ARGUMENT", ErrorKind::Value),
+        ("UNKNOWN_SKU", ErrorKind::Commerce),
+        ("INVALID_PRODUCT", ErrorKind::Commerce),
+        ("INVALID_QUANTITY", ErrorKind::Commerce),
+        ("CART_NOT_FOUND", ErrorKind::Commerce),
+        ("CART_LINE_NOT_FOUND", ErrorKind::Commerce),
+        ("STORE_NOT_A_DATABASE", ErrorKind::Store),
+        ("STORE_CORRUPT", ErrorKind::Store),
+        ("STORE_SCHEMA_TOO_NEW", ErrorKind::Store),
+        ("STORE_IDENTITY_MISMATCH", ErrorKind::Store),
+        ("STORE_IO", ErrorKind::Store),
+        ("STORE_ERROR", ErrorKind::Store),
+    ];
 
     /// Every code this build can return, for bindings that mirror them as constants and for
     /// tests that check the bindings expose all of them.
@@ -196,6 +203,8 @@ mod tests {
         ];
         let codes: Vec<_> = samples.iter().map(Error::code).collect();
         assert_eq!(codes, Error::ALL_CODES);
+        let table: Vec<_> = Error::CODE_KINDS.iter().map(|(c, _)| *c).collect();
+        assert_eq!(table, Error::ALL_CODES);
         for e in &samples {
             assert!(e.to_string().starts_with(e.code()), "{e}");
         }

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Python suite: build the abi3 wheel with maturin (dev profile, shared target dir), install it
+# into the project venv, write a store file from Rust, run pytest (incl. stubtest + mypy).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+venv=$(bash scripts/python-venv.sh)
+export VIRTUAL_ENV="$venv" PATH="$venv/bin:$PATH"
+
+wheels="$root/target/wheels"
+rm -f "$wheels"/aisle-*.whl
+(cd bindings-python && maturin build --profile dev --interpreter "$venv/bin/python" --out "$wheels" -q)
+pip install -q --force-reinstall --no-deps "$wheels"/aisle-*.whl
+
+fixture_dir=$(mktemp -d)
+trap 'rm -rf "$fixture_dir"' EXIT
+cargo run -q -p aisle-examples --bin write_fixture -- "$fixture_dir/rust.db" >/dev/null
+export AISLE_RUST_FIXTURE="$fixture_dir/rust.db"
+
+# Run from the tests folder so `import aisle` resolves to the installed wheel, not the sources.
+cd bindings-python/tests
+python -m pytest -q -p no:cacheprovider .
