@@ -50,6 +50,12 @@ pub struct Edge {
     shared: Shared,
 }
 
+impl std::fmt::Debug for Edge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Edge").field("path", &self.shared.0.path).field("config", &self.shared.0.config).finish()
+    }
+}
+
 impl Edge {
     /// Opens the store file at `path`, creating it (and its schema) if it does not exist.
     pub fn open(path: impl AsRef<Path>, config: EdgeConfig) -> Result<Edge> {

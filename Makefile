@@ -1,0 +1,37 @@
+# Aisle — the two commands: `make demo` (the store day) and `make test` (every suite, every language).
+# Everything they need is installed by the scripts they call: a project-local .venv with pinned
+# pip packages, `npm ci` from the committed lockfile, and Maven artifacts from the pom.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+.PHONY: help demo test test-rust test-python test-node test-kotlin bench fuzz clean-demo
+
+help:
+	@echo "make demo   - run the store day on an embedded SQLite file"
+	@echo "make test   - run every test in Rust, Python, Node and Kotlin"
+	@echo "make bench  - criterion benchmarks (figures for docs/performance.md)"
+	@echo "make fuzz   - run each fuzz target briefly (needs cargo-fuzz and a nightly toolchain)"
+
+demo:
+	cargo run -q -p aisle-examples --bin store_day
+
+test: test-rust test-python test-node test-kotlin
+	@echo "make test: Rust, Python, Node and Kotlin suites passed"
+
+test-rust:
+	cargo test --workspace --exclude aisle-python --exclude aisle-node --exclude aisle-kotlin --exclude uniffi-bindgen
+
+test-python:
+	bash scripts/test-python.sh
+
+test-node:
+	bash scripts/test-node.sh
+
+test-kotlin:
+	bash scripts/test-kotlin.sh
+
+bench:
+	cargo bench -p aisle-benches
+
+fuzz:
+	bash scripts/fuzz.sh
