@@ -27,7 +27,13 @@ fn cart(c: &mut Criterion) {
     for p in products.iter().take(20) {
         cart.add(&p.sku, 2).expect("add");
     }
-    c.bench_function("cart/add_line_durable", |b| b.iter(|| cart.add(black_box("SKU-1"), 1)));
+    let mut q = 0;
+    c.bench_function("cart/set_quantity_durable", |b| {
+        b.iter(|| {
+            q = q % 9 + 1;
+            cart.set_quantity(black_box("SKU-1"), q)
+        })
+    });
     c.bench_function("cart/subtotal_20_lines", |b| b.iter(|| cart.subtotal()));
     c.bench_function("catalog/upsert_100_in_one_tx", |b| b.iter(|| edge.catalog().upsert_all(black_box(&products))));
 }
