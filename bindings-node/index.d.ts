@@ -37,7 +37,7 @@ export declare class Cart {
 
 /**
  * An open store on this device: one SQLite file (or memory). Open it with `Edge.open` or
- * `Edge.openInMemory`; it stays open while it or any of its carts is reachable.
+ * `Edge.openInMemory`; it stays open until `close()` or until it and all its carts are garbage-collected.
  */
 export declare class Edge {
   /**
@@ -48,6 +48,13 @@ export declare class Edge {
   static open(path: string, config: EdgeConfig): Edge
   /** A store that lives in memory only, for tests and scripts: nothing survives it. */
   static openInMemory(config: EdgeConfig): Edge
+  /**
+   * Closes the store file now (instead of when it is garbage-collected). Every handle of
+   * it, carts included, then throws `STORE_CLOSED`. Closing twice is fine.
+   */
+  close(): void
+  /** Whether `close()` was called. */
+  get closed(): boolean
   /** The file this store lives in (`":memory:"` for an in-memory store). */
   get path(): string
   /** The identity the store was opened with. */

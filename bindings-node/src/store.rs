@@ -61,7 +61,7 @@ pub struct StoreStats {
 }
 
 /// An open store on this device: one SQLite file (or memory). Open it with `Edge.open` or
-/// `Edge.openInMemory`; it stays open while it or any of its carts is reachable.
+/// `Edge.openInMemory`; it stays open until `close()` or until it and all its carts are garbage-collected.
 #[napi]
 pub struct Edge {
     inner: aisle::Edge,
@@ -83,6 +83,19 @@ impl Edge {
     pub fn open_in_memory(config: EdgeConfig) -> napi::Result<Edge, Code> {
         let inner = aisle::Edge::open_in_memory(config.to_core()?).map_err(to_napi_err)?;
         Ok(Edge { inner })
+    }
+
+    /// Closes the store file now (instead of when it is garbage-collected). Every handle of
+    /// it, carts included, then throws `STORE_CLOSED`. Closing twice is fine.
+    #[napi]
+    pub fn close(&self) -> napi::Result<(), Code> {
+        self.inner.close().map_err(to_napi_err)
+    }
+
+    /// Whether `close()` was called.
+    #[napi(getter)]
+    pub fn closed(&self) -> bool {
+        self.inner.is_closed()
     }
 
     /// The file this store lives in (`":memory:"` for an in-memory store).

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { writeFileSync } from 'node:fs'
+import { existsSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { describe, test } from 'node:test'
@@ -184,6 +184,21 @@ describe('Cart', () => {
     assert.equal(Edge.open(path, config).cart(id).subtotal().toString(), '2.49 EUR')
     assertThrowsCode(() => edge.cart('register-1-cart-99'), 'CART_NOT_FOUND')
   })
+
+  test('close() releases the file; every handle then throws STORE_CLOSED', (t) => {
+    const path = join(tempDir(t), 'close.db')
+    const edge = Edge.open(path, config)
+    edge.upsertProduct({ sku: 'MILK-1L', name: 'Milk 1 l', price: Money.parse('1.19', 'EUR'), taxCategory: 'reduced' })
+    const cart = edge.newCart()
+    cart.add('MILK-1L', 2)
+    edge.close()
+    assert.equal(edge.closed, true)
+    assertThrowsCode(() => cart.add('MILK-1L', 1), 'STORE_CLOSED')
+    assertThrowsCode(() => edge.products(), 'STORE_CLOSED')
+    edge.close()
+    assert.equal(existsSync(path + '-wal'), false)
+    assert.equal(Edge.open(path, config).cart(cart.id).subtotal().minor, 238)
+  })
 })
 
 test('every error code of the core is listed by errorCodes()', () => {
@@ -193,7 +208,7 @@ test('every error code of the core is listed by errorCodes()', () => {
     'UNKNOWN_CURRENCY', 'CURRENCY_MISMATCH', 'MONEY_OVERFLOW', 'INVALID_AMOUNT', 'INVALID_ARGUMENT',
     'UNKNOWN_SKU', 'INVALID_PRODUCT', 'INVALID_QUANTITY', 'CART_NOT_FOUND', 'CART_LINE_NOT_FOUND',
     'STORE_NOT_A_DATABASE', 'STORE_CORRUPT', 'STORE_SCHEMA_TOO_NEW', 'STORE_IDENTITY_MISMATCH',
-    'STORE_IO', 'STORE_ERROR',
+    'STORE_CLOSED', 'STORE_IO', 'STORE_ERROR',
   ]) {
     assert.ok(codes.includes(code), code)
   }

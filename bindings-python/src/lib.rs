@@ -251,6 +251,26 @@ impl Edge {
         aisle::Edge::open_in_memory(config).map(|inner| Edge { inner }).map_err(to_py_err)
     }
 
+    /// Closes the store file now; every handle of it then raises `StoreClosedError`.
+    fn close(&self, py: Python<'_>) -> Res<()> {
+        py.detach(|| self.inner.close()).map_err(to_py_err)
+    }
+
+    #[getter]
+    fn closed(&self) -> bool {
+        self.inner.is_closed()
+    }
+
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    #[pyo3(signature = (*_exc))]
+    fn __exit__(&self, py: Python<'_>, _exc: &Bound<'_, pyo3::types::PyTuple>) -> Res<bool> {
+        self.close(py)?;
+        Ok(false)
+    }
+
     #[getter]
     fn path(&self) -> std::path::PathBuf {
         self.inner.path().to_owned()

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 import aisle
 
 
@@ -68,3 +70,18 @@ def test_in_memory_store() -> None:
     cart.add("TEA", 2)
     assert str(cart.subtotal()) == "360 JPY"
     assert edge.schema_version == aisle.SCHEMA_VERSION
+
+
+def test_close_and_context_manager(tmp_path: Path) -> None:
+    path = tmp_path / "ctx.db"
+    with aisle.Edge.open(path, store_id="s", device_id="d") as edge:
+        edge.upsert_product(aisle.Product("A-1", "Apple", aisle.Money(35, "EUR")))
+        cart = edge.new_cart()
+        cart.add("A-1", 2)
+    assert edge.closed
+    with pytest.raises(aisle.StoreClosedError) as info:
+        cart.add("A-1", 1)
+    assert info.value.code == "STORE_CLOSED"
+    assert not (tmp_path / "ctx.db-wal").exists()
+    with aisle.Edge.open(path, store_id="s", device_id="d") as again:
+        assert again.cart(cart.id).subtotal() == aisle.Money(70, "EUR")

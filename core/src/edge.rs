@@ -72,11 +72,30 @@ impl Edge {
         let conn = store::open(&location)?;
         let path = location.display_path();
         claim_identity(&conn, &path, &config)?;
-        Ok(Edge { shared: Shared(Arc::new(Inner { conn: Mutex::new(conn), path, config })) })
+        Ok(Edge { shared: Shared(Arc::new(Inner { conn: Mutex::new(Some(conn)), path, config })) })
     }
 
     pub fn config(&self) -> &EdgeConfig {
         &self.shared.0.config
+    }
+
+    /// Closes the store file now (checkpointing the WAL) instead of when the last handle is
+    /// dropped. Every handle of this store (clones, catalogs, carts) then fails with
+    /// `STORE_CLOSED`. Closing twice is fine.
+    pub fn close(&self) -> Result<()> {
+        let mut guard = self.shared.lock();
+        if let Some(conn) = guard.take() {
+            if let Err((conn, e)) = conn.close() {
+                *guard = Some(conn);
+                return Err(store::classify(&self.shared.0.path, e));
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether [`Edge::close`] was called.
+    pub fn is_closed(&self) -> bool {
+        self.shared.lock().is_none()
     }
 
     /// The file this store lives in (`":memory:"` for an in-memory store).
@@ -176,7 +195,8 @@ fn claim_identity(conn: &Connection, path: &Path, config: &EdgeConfig) -> Result
 pub(crate) struct Shared(Arc<Inner>);
 
 struct Inner {
-    conn: Mutex<Connection>,
+    /// `None` once the store was closed.
+    conn: Mutex<Option<Connection>>,
     path: PathBuf,
     config: EdgeConfig,
 }
@@ -204,10 +224,14 @@ impl Shared {
         &self.0.config
     }
 
-    fn lock(&self) -> MutexGuard<'_, Connection> {
+    fn lock(&self) -> MutexGuard<'_, Option<Connection>> {
         // A panic while holding the lock cannot leave a half-done transaction behind (it rolls
         // back on drop), so a poisoned lock is still a usable connection.
         self.0.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn closed(&self) -> Error {
+        Error::StoreClosed { path: self.0.path.clone() }
     }
 
     fn finish<T>(&self, r: std::result::Result<T, Failure>) -> Result<T> {
@@ -222,7 +246,8 @@ impl Shared {
         &self,
         f: impl FnOnce(&Transaction<'_>) -> std::result::Result<T, Failure>,
     ) -> Result<T> {
-        let mut conn = self.lock();
+        let mut guard = self.lock();
+        let conn = guard.as_mut().ok_or_else(|| self.closed())?;
         let r = (|| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let value = f(&tx)?;
@@ -234,8 +259,9 @@ impl Shared {
 
     /// Runs `f` with the connection for reading.
     pub(crate) fn read<T>(&self, f: impl FnOnce(&Connection) -> std::result::Result<T, Failure>) -> Result<T> {
-        let conn = self.lock();
-        let r = f(&conn);
+        let guard = self.lock();
+        let conn = guard.as_ref().ok_or_else(|| self.closed())?;
+        let r = f(conn);
         self.finish(r)
     }
 }

@@ -61,6 +61,9 @@ pub enum Error {
     #[error("STORE_IDENTITY_MISMATCH: {path} belongs to {field} {stored:?}, not {requested:?}")]
     StoreIdentityMismatch { path: PathBuf, field: String, stored: String, requested: String },
 
+    #[error("STORE_CLOSED: {path} was closed; open it again to use it")]
+    StoreClosed { path: PathBuf },
+
     #[error("STORE_IO: cannot use {path}: {detail}")]
     StoreIo { path: PathBuf, detail: String },
 
@@ -86,6 +89,7 @@ impl Error {
             Error::StoreCorrupt { .. } => "STORE_CORRUPT",
             Error::StoreSchemaTooNew { .. } => "STORE_SCHEMA_TOO_NEW",
             Error::StoreIdentityMismatch { .. } => "STORE_IDENTITY_MISMATCH",
+            Error::StoreClosed { .. } => "STORE_CLOSED",
             Error::StoreIo { .. } => "STORE_IO",
             Error::Store(_) => "STORE_ERROR",
         }
@@ -117,6 +121,7 @@ impl Error {
         ("STORE_CORRUPT", ErrorKind::Store),
         ("STORE_SCHEMA_TOO_NEW", ErrorKind::Store),
         ("STORE_IDENTITY_MISMATCH", ErrorKind::Store),
+        ("STORE_CLOSED", ErrorKind::Store),
         ("STORE_IO", ErrorKind::Store),
         ("STORE_ERROR", ErrorKind::Store),
     ];
@@ -138,6 +143,7 @@ impl Error {
         "STORE_CORRUPT",
         "STORE_SCHEMA_TOO_NEW",
         "STORE_IDENTITY_MISMATCH",
+        "STORE_CLOSED",
         "STORE_IO",
         "STORE_ERROR",
     ];
@@ -198,6 +204,7 @@ mod tests {
                 stored: "a".into(),
                 requested: "b".into(),
             },
+            Error::StoreClosed { path: "p".into() },
             Error::StoreIo { path: "p".into(), detail: "d".into() },
             Error::Store("x".into()),
         ];

@@ -44,6 +44,7 @@ from ._errors import (
     StoreCorruptError,
     StoreSchemaTooNewError,
     StoreIdentityMismatchError,
+    StoreClosedError,
     StoreIoError,
     StoreFailureError,
 )
@@ -79,6 +80,7 @@ __all__ = [
     "StoreCorruptError",
     "StoreSchemaTooNewError",
     "StoreIdentityMismatchError",
+    "StoreClosedError",
     "StoreIoError",
     "StoreFailureError",
 ]

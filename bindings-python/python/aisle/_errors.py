@@ -99,6 +99,10 @@ class StoreIdentityMismatchError(StoreError):
     """STORE_IDENTITY_MISMATCH: The store file belongs to another store, device or currency."""
 
 
+class StoreClosedError(StoreError):
+    """STORE_CLOSED: The store was closed; open it again to use it."""
+
+
 class StoreIoError(StoreError):
     """STORE_IO: The store file cannot be opened or written (path, permissions, disk)."""
 
@@ -122,6 +126,7 @@ ERROR_CLASSES: dict[str, type[AisleError]] = {
     "STORE_CORRUPT": StoreCorruptError,
     "STORE_SCHEMA_TOO_NEW": StoreSchemaTooNewError,
     "STORE_IDENTITY_MISMATCH": StoreIdentityMismatchError,
+    "STORE_CLOSED": StoreClosedError,
     "STORE_IO": StoreIoError,
     "STORE_ERROR": StoreFailureError,
 }
