@@ -26,4 +26,4 @@ pub mod store;
 pub use commerce::{Cart, CartLine, Catalog, Product};
 pub use edge::{Edge, EdgeConfig, StoreStats};
 pub use error::{Error, ErrorKind, Result};
-pub use money::{Currency, Money, RoundingMode};
+pub use money::{Currency, Money, Percent, RoundingMode};

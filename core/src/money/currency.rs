@@ -132,3 +132,16 @@ mod tests {
         assert_eq!(Currency::from_code("").unwrap_err().code(), "UNKNOWN_CURRENCY");
     }
 }
+
+impl serde::Serialize for Currency {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.code())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Currency {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Currency::from_code(&s).map_err(serde::de::Error::custom)
+    }
+}

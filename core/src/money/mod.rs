@@ -5,11 +5,13 @@
 //! overflow is [`Error::MoneyOverflow`], never a wrap), and every division says how it rounds.
 
 mod currency;
+mod rate;
 mod rounding;
 
 use std::fmt;
 
 pub use currency::Currency;
+pub use rate::Percent;
 pub use rounding::{RoundingMode, div_round};
 
 use crate::error::{Error, Result};
