@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Builds the Kotlin binding from scratch and runs its JUnit 5 suite against the real native
+# library. Needs only cargo, a JDK 17 and Maven; Maven fetches Kotlin, JNA and JUnit itself.
+#
+#   bash scripts/test-kotlin.sh            # from the repository root (or anywhere)
+#
+# Steps: build the cdylib (debug profile, shared workspace target dir) → generate the Kotlin
+# sources from it with the workspace's own uniffi-bindgen → write a store file with the Rust
+# core → `mvn test`, which reads that file back.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+target_dir="$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')"
+target_dir="${target_dir:-$root/target}"
+case "$(uname -s)" in
+    Darwin) lib="$target_dir/debug/libaisle_kotlin.dylib" ;;
+    *) lib="$target_dir/debug/libaisle_kotlin.so" ;;
+esac
+generated="$root/bindings-kotlin/target/generated-sources/uniffi"
+fixture_dir="$root/bindings-kotlin/target/fixtures"
+fixture="$fixture_dir/rust-writer.db"
+
+echo "==> cargo build -p aisle-kotlin"
+cargo build -p aisle-kotlin
+
+echo "==> uniffi-bindgen generate (Kotlin) -> ${generated#"$root"/}"
+# Stale sources of a removed type must not survive: regenerate from scratch every time.
+rm -rf "$generated"
+mkdir -p "$generated"
+cargo run -q -p uniffi-bindgen -- generate --library "$lib" --language kotlin --no-format --out-dir "$generated"
+
+echo "==> write_fixture -> ${fixture#"$root"/}"
+mkdir -p "$fixture_dir"
+rm -f "$fixture" "$fixture-wal" "$fixture-shm"
+cargo run -q -p aisle-examples --bin write_fixture -- "$fixture"
+
+echo "==> mvn test (bindings-kotlin)"
+cd "$root/bindings-kotlin"
+# -B -ntp: no colours, no download progress; Surefire's "Tests run: N, Failures: 0" still prints.
+AISLE_FIXTURE="$fixture" mvn -B -ntp \
+    -Daisle.fixture="$fixture" \
+    -Daisle.native.dir="$(dirname "$lib")" \
+    test
