@@ -1,16 +1,43 @@
 //! The store day: Aisle's main job, end to end on an embedded SQLite file.
 //!
-//! Opens a store in a fresh file, loads a small catalog, rings up a few baskets, reopens the
-//! file to show what was stored, and prints a readable summary. Each capability adds its part
-//! (promotions and tax, forwarding, sync, vision) as it lands.
+//! Opens a store in a fresh file, sets its tax regime, tender policy and promotions, loads a
+//! catalog with barcodes and weighed goods, rings up baskets that exercise promotions, tax,
+//! split tenders and a return, prints the receipts, reopens the file to show what was stored,
+//! and prints a summary. Each capability adds its part (forwarding, sync, vision) as it lands.
 //!
 //! Usage: `store_day [PATH]` (default `target/store-day/store.db`, recreated on every run).
 
 use std::path::PathBuf;
 
-use aisle::{Currency, Edge, EdgeConfig, Money, Product};
+use aisle::commerce::pricing::ManualDiscount;
+use aisle::commerce::settings::StoreSettings;
+use aisle::commerce::tax::TaxRegime;
+use aisle::commerce::tender::{CardAuth, CashRounding, OfflinePolicy, TenderInput, TenderPolicy};
+use aisle::commerce::{Customer, RefundTo, ReturnItem, Sale};
+use aisle::{Currency, Edge, EdgeConfig, Money, Percent, Product, RoundingMode};
 
 type AnyResult<T> = Result<T, Box<dyn std::error::Error>>;
+
+const PROMOTIONS: &str = r#"[
+  {"id": "MILK-3FOR2", "name": "Milk: 3 for 2", "priority": 10,
+   "rule": {"type": "buy_x_get_y", "buy": {"target": {"skus": ["MILK-1L"]}, "quantity": 2},
+            "get": {"target": {"skus": ["MILK-1L"]}, "quantity": 1}}},
+  {"id": "COFFEE-10", "name": "Coffee -10%", "priority": 5,
+   "rule": {"type": "percent_off", "target": {"categories": ["coffee"]}, "percent": "10"}},
+  {"id": "MEAL-DEAL", "name": "Bread + cheese 5.00", "priority": 5,
+   "rule": {"type": "bundle", "groups": [{"target": {"skus": ["BREAD-500G"]}, "quantity": 1},
+                                         {"target": {"categories": ["cheese"]}, "quantity": 1}], "price": "5.00"}},
+  {"id": "SPEND-50", "name": "5.00 off 50.00", "priority": 1,
+   "conditions": {"coupon": "WELCOME5"},
+   "rule": {"type": "order_amount_off", "amount": "5.00", "min_spend": "50.00"}}
+]"#;
+
+const TAX: &str = r#"{
+  "id": "de-vat", "prices_include_tax": true,
+  "rounding": {"mode": "half_up", "level": "line", "inclusive_target": "tax"},
+  "rates": [{"id": "A", "name": "MwSt 19%", "categories": ["standard"], "percent": "19"},
+            {"id": "B", "name": "MwSt 7%", "categories": ["reduced"], "percent": "7"}]
+}"#;
 
 fn main() {
     if let Err(e) = run() {
@@ -36,65 +63,112 @@ fn run() -> AnyResult<()> {
     println!("store {} · device {} · {} · file {}", config.store_id, config.device_id, config.currency, path.display());
 
     let eur = |s: &str| Money::parse(s, Currency::EUR);
-    let catalog = [
-        Product::new("MILK-1L", "Milk 1 l", eur("1.19")?, "reduced"),
-        Product::new("BREAD-500G", "Sourdough bread 500 g", eur("2.49")?, "reduced"),
-        Product::new("APPLE-KG", "Apples 1 kg", eur("2.99")?, "reduced"),
-        Product::new("COFFEE-250", "Coffee beans 250 g", eur("6.45")?, "reduced"),
+    let mut settings = StoreSettings {
+        store_name: "Aisle Markt Berlin".into(),
+        time_zone: "Europe/Berlin".into(),
+        tax_regime: Some(TaxRegime::from_json(TAX)?),
+        approval_above_percent: Some(Percent::whole(20)),
+        receipt_footer: vec!["Thank you for shopping with us".into()],
+        ..StoreSettings::default()
+    };
+    settings.tender_policy = TenderPolicy {
+        cash_rounding: Some(CashRounding { increment: 5, mode: RoundingMode::HalfUp }),
+        offline: Some(OfflinePolicy { floor_limit: eur("50.00")?, max_exposure: eur("200.00")?, expiry_ms: 72 * 3_600_000 }),
+    };
+    settings.returns.return_days = Some(30);
+    edge.set_settings(&settings)?;
+    edge.set_promotions_json(PROMOTIONS)?;
+    edge.catalog().upsert_all(&[
+        Product::new("MILK-1L", "Milk 1 l", eur("1.19")?, "reduced").with_barcode("4000417025005").with_category("dairy"),
+        Product::new("BREAD-500G", "Sourdough bread 500 g", eur("2.49")?, "reduced").with_category("bakery"),
+        Product::new("CHEESE-KG", "Mountain cheese per kg", eur("24.90")?, "reduced").with_category("cheese").sold_by_weight(),
+        Product::new("COFFEE-500", "Coffee beans 500 g", eur("8.99")?, "reduced").with_category("coffee"),
         Product::new("WINE-RED", "Red wine 0.75 l", eur("8.90")?, "standard"),
         Product::new("SOAP", "Hand soap", eur("1.75")?, "standard"),
-    ];
-    edge.catalog().upsert_all(&catalog)?;
-    println!("catalog: {} products loaded", edge.catalog().len()?);
+    ])?;
+    println!(
+        "catalog: {} products · {} promotions · tax regime {} · cash rounding 0.05",
+        edge.catalog().len()?,
+        edge.promotions()?.len(),
+        settings.tax_regime.as_ref().map_or("-", |r| r.id.as_str())
+    );
 
-    let baskets: &[&[(&str, i64)]] = &[
-        &[("MILK-1L", 2), ("BREAD-500G", 1), ("APPLE-KG", 1)],
-        &[("COFFEE-250", 2), ("WINE-RED", 1), ("SOAP", 3)],
-        &[("MILK-1L", 1), ("MILK-1L", 1), ("SOAP", 1)],
-    ];
-    let mut day_total = Money::zero(Currency::EUR);
-    for basket in baskets {
-        let cart = edge.new_cart()?;
-        for &(sku, qty) in *basket {
-            cart.add(sku, qty)?;
-        }
-        println!();
-        println!("cart {}", cart.id());
-        for line in cart.lines()? {
-            println!("  {:<24} {:>3} × {:>6}  {:>8}", line.name, line.quantity, line.unit_price.to_decimal_string(), line.line_total.to_decimal_string());
-        }
-        let subtotal = cart.subtotal()?;
-        println!("  {:<24} {:>22}", "subtotal", subtotal.to_string());
-        day_total = day_total.checked_add(subtotal)?;
-    }
+    let mut sales: Vec<Sale> = Vec::new();
+
+    // Basket 1: scanned by barcode, 3-for-2 milk, a weighed cheese and the meal deal; cash.
+    let cart = edge.new_cart()?;
+    let milk = edge.catalog().by_barcode("4000417025005")?;
+    cart.add(&milk.sku, 3)?;
+    cart.add("BREAD-500G", 1)?;
+    cart.add_weighed("CHEESE-KG", 312)?;
+    sales.push(ring_up(&edge, &cart, &[TenderInput::cash(eur("20.00")?)])?);
+
+    // Basket 2: coffee promotion, a staff discount with approval, coupon; card + cash.
+    let cart = edge.new_cart()?;
+    cart.add("COFFEE-500", 4)?;
+    cart.add("WINE-RED", 2)?;
+    cart.add("SOAP", 3)?;
+    cart.set_customer(Some(&Customer { id: Some("C-1001".into()), group: Some("member".into()), ..Customer::default() }))?;
+    cart.add_coupon("welcome5")?;
+    cart.set_line_discount(
+        "WINE-RED",
+        Some(&ManualDiscount { percent: Some(Percent::whole(25)), amount: None, reason: "damaged label".into(), needs_approval: false }),
+    )?;
+    let card = CardAuth {
+        token: "tok_9f2c".into(),
+        brand: "visa".into(),
+        last4: "4242".into(),
+        auth_code: Some("A7Q1".into()),
+        offline: false,
+        authorized_at_ms: jiff::Timestamp::now().as_millisecond(),
+    };
+    sales.push(ring_up(&edge, &cart, &[TenderInput::card(eur("30.00")?, card), TenderInput::cash(eur("20.00")?)])?);
 
     // Bad input gets a typed error with a stable code, and changes nothing.
     let cart = edge.new_cart()?;
     for (what, result) in [
         ("unknown SKU", cart.add("A-1", 1)),
         ("negative quantity", cart.add("SOAP", -2)),
+        ("a card number in a reason", cart.set_order_discount(Some(&ManualDiscount {
+            percent: Some(Percent::whole(5)),
+            amount: None,
+            reason: "paid with 4111 1111 1111 1111".into(),
+            needs_approval: false,
+        }))),
     ] {
         match result {
-            Err(e) => println!("\nrefused {what} ({}): {e}", e.code()),
+            Err(e) => println!("refused {what} ({}): {e}", e.code()),
             Ok(()) => return Err(format!("{what} was accepted").into()),
         }
     }
-    cart.add("SOAP", 1)?;
-    cart.set_quantity("SOAP", 0)?;
+
+    // A return: two milks and the cheese from basket 1, back to cash.
+    let first = &sales[0];
+    let refund = edge.sales().return_items(
+        &first.receipt_no,
+        &[ReturnItem { line_no: 1, quantity: 2 }, ReturnItem { line_no: 3, quantity: 1 }],
+        "customer changed mind",
+        RefundTo::OriginalTenders,
+    )?;
+    println!();
+    print!("{}", edge.sales().receipt(&refund.receipt_no)?.render_text(48));
+    sales.push(refund);
 
     // Close and reopen: everything above is in the file.
-    let cart_ids = edge.cart_ids()?;
     drop(cart);
-    drop(edge);
+    edge.close()?;
     let reopened = Edge::open(&path, config)?;
     let stats = reopened.stats()?;
-    let mut stored_total = Money::zero(Currency::EUR);
-    for id in &cart_ids {
-        stored_total = stored_total.checked_add(reopened.cart(id)?.subtotal()?)?;
+    let receipts = reopened.sales().receipt_numbers()?;
+    let mut takings = Money::zero(Currency::EUR);
+    for r in &receipts {
+        takings = takings.checked_add(reopened.sales().get(r)?.settlement.due)?;
     }
+    let expected = Money::sum(Currency::EUR, sales.iter().map(|s| s.settlement.due))?;
     println!();
     println!("== summary ==");
-    println!("baskets rung up: {}  ·  day subtotal {}", baskets.len(), day_total);
+    println!("receipts: {} ({})", receipts.len(), receipts.join(", "));
+    println!("net takings after refunds: {takings} ({})", if takings == expected { "matches the tills" } else { "MISMATCH" });
     println!(
         "stored: {} products, {} carts, {} cart lines, {} KiB ({}), schema v{}",
         stats.products,
@@ -104,9 +178,22 @@ fn run() -> AnyResult<()> {
         path.display(),
         reopened.schema_version()
     );
-    println!("reopened file: carts sum to {stored_total} ({})", if stored_total == day_total { "matches" } else { "MISMATCH" });
-    if stored_total != day_total {
-        return Err("stored carts do not sum to the day subtotal".into());
+    if takings != expected {
+        return Err("stored sales do not sum to what was rung up".into());
     }
     Ok(())
+}
+
+fn ring_up(edge: &Edge, cart: &aisle::Cart, tenders: &[TenderInput]) -> AnyResult<Sale> {
+    let priced = cart.price()?;
+    for l in priced.lines.iter().filter(|l| l.manual_discount.as_ref().is_some_and(|d| d.needs_approval)) {
+        println!("(manager approval recorded for the discount on {})", l.name);
+    }
+    for c in &priced.coupons {
+        println!("coupon {}: {:?}", c.code, c.status);
+    }
+    let sale = cart.complete(tenders)?;
+    println!();
+    print!("{}", edge.sales().receipt(&sale.receipt_no)?.render_text(48));
+    Ok(sale)
 }

@@ -20,101 +20,82 @@ type Result<T, E = AisleError> = std::result::Result<T, E>;
 
 // ---- errors ----------------------------------------------------------------------------------
 
-/// Everything that can go wrong in Aisle. In Kotlin this is the sealed class `AisleException`;
-/// each subclass is one stable error code, and `message` is the core's text, which starts with
-/// that code (`UNKNOWN_SKU: no product with SKU "A-1" in catalog`). `AisleException.code`
-/// (in `Idioms.kt`) gives the code alone.
-///
-/// Flat on purpose: uniffi would render a variant with fields as a field dump, while a flat
-/// error's message is the Rust `Display` text.
-#[derive(Debug, thiserror::Error, uniffi::Error)]
-#[uniffi(flat_error)]
-pub enum AisleError {
-    /// `UNKNOWN_CURRENCY`: not an ISO-4217 code Aisle knows.
-    #[error("{0}")]
-    UnknownCurrency(String),
-    /// `CURRENCY_MISMATCH`: amounts or products of two currencies were combined.
-    #[error("{0}")]
-    CurrencyMismatch(String),
-    /// `MONEY_OVERFLOW`: a result does not fit 64 bits of minor units.
-    #[error("{0}")]
-    MoneyOverflow(String),
-    /// `INVALID_AMOUNT`: a decimal amount that cannot be parsed exactly.
-    #[error("{0}")]
-    InvalidAmount(String),
-    /// `INVALID_ARGUMENT`: an argument out of its range (a zero divisor, an empty allocation, …).
-    #[error("{0}")]
-    InvalidArgument(String),
-    /// `UNKNOWN_SKU`: no product with that SKU in the catalog.
-    #[error("{0}")]
-    UnknownSku(String),
-    /// `INVALID_PRODUCT`: a product (or SKU) that fails validation.
-    #[error("{0}")]
-    InvalidProduct(String),
-    /// `INVALID_QUANTITY`: a quantity below 1 (0 for `setQuantity`) or above the maximum.
-    #[error("{0}")]
-    InvalidQuantity(String),
-    /// `CART_NOT_FOUND`: no cart with that id.
-    #[error("{0}")]
-    CartNotFound(String),
-    /// `CART_LINE_NOT_FOUND`: the cart has no line for that SKU.
-    #[error("{0}")]
-    CartLineNotFound(String),
-    /// `STORE_NOT_A_DATABASE`: the file is not a SQLite database.
-    #[error("{0}")]
-    StoreNotADatabase(String),
-    /// `STORE_CORRUPT`: the file is damaged.
-    #[error("{0}")]
-    StoreCorrupt(String),
-    /// `STORE_SCHEMA_TOO_NEW`: the file was written by a newer Aisle.
-    #[error("{0}")]
-    StoreSchemaTooNew(String),
-    /// `STORE_IDENTITY_MISMATCH`: the file belongs to another store, device or currency.
-    #[error("{0}")]
-    StoreIdentityMismatch(String),
-    /// `STORE_CLOSED`: the store was closed (its `Edge` handle was closed); open it again.
-    #[error("{0}")]
-    StoreClosed(String),
-    /// `STORE_IO`: the file cannot be read or written.
-    #[error("{0}")]
-    StoreIo(String),
-    /// `STORE_ERROR`: any other failure of the store file.
-    #[error("{0}")]
-    Store(String),
-    /// A code this build of the binding has no subclass for yet (a newer core). The message
-    /// still starts with the code, and `AisleException.code` still returns it.
-    #[error("{0}")]
-    Other(String),
+/// Declares the Kotlin exception hierarchy and its mapping from one table: one subclass per
+/// stable code of the core (a test compares them with `errorCodes()`).
+macro_rules! aisle_errors {
+    // `$doc:tt`, not `literal`: uniffi's derive reads doc comments as plain string literals,
+    // and neither `concat!` nor a forwarded `literal` fragment is one.
+    ($($variant:ident = $code:literal : $doc:tt,)*) => {
+        /// Everything that can go wrong in Aisle. In Kotlin this is the sealed class
+        /// `AisleException`; each subclass is one stable error code, and `message` is the core's
+        /// text, which starts with that code (`UNKNOWN_SKU: no product with SKU "A-1" in
+        /// catalog`). `AisleException.code` (in `Idioms.kt`) gives the code alone.
+        ///
+        /// Flat on purpose: uniffi would render a variant with fields as a field dump, while a
+        /// flat error's message is the Rust `Display` text.
+        #[derive(Debug, thiserror::Error, uniffi::Error)]
+        #[uniffi(flat_error)]
+        pub enum AisleError {
+            $(
+                #[doc = $doc]
+                #[error("{0}")]
+                $variant(String),
+            )*
+            /// A code this build of the binding has no subclass for yet (a newer core). The
+            /// message still starts with the code, and `AisleException.code` still returns it.
+            #[error("{0}")]
+            Other(String),
+        }
+
+        /// The one place a core error becomes a Kotlin exception.
+        impl From<aisle::Error> for AisleError {
+            fn from(e: aisle::Error) -> Self {
+                let message = e.to_string();
+                match e.code() {
+                    $($code => AisleError::$variant(message),)*
+                    _ => AisleError::Other(message),
+                }
+            }
+        }
+    };
 }
 
-/// The one place a core error becomes a Kotlin exception.
-impl From<aisle::Error> for AisleError {
-    fn from(e: aisle::Error) -> Self {
-        use aisle::Error as E;
-        let message = e.to_string();
-        match e {
-            E::UnknownCurrency { .. } => AisleError::UnknownCurrency(message),
-            E::CurrencyMismatch { .. } => AisleError::CurrencyMismatch(message),
-            E::MoneyOverflow { .. } => AisleError::MoneyOverflow(message),
-            E::InvalidAmount { .. } => AisleError::InvalidAmount(message),
-            E::InvalidArgument(_) => AisleError::InvalidArgument(message),
-            E::UnknownSku { .. } => AisleError::UnknownSku(message),
-            E::InvalidProduct { .. } => AisleError::InvalidProduct(message),
-            E::InvalidQuantity { .. } => AisleError::InvalidQuantity(message),
-            E::CartNotFound { .. } => AisleError::CartNotFound(message),
-            E::CartLineNotFound { .. } => AisleError::CartLineNotFound(message),
-            E::StoreNotADatabase { .. } => AisleError::StoreNotADatabase(message),
-            E::StoreCorrupt { .. } => AisleError::StoreCorrupt(message),
-            E::StoreSchemaTooNew { .. } => AisleError::StoreSchemaTooNew(message),
-            E::StoreIdentityMismatch { .. } => AisleError::StoreIdentityMismatch(message),
-            E::StoreClosed { .. } => AisleError::StoreClosed(message),
-            E::StoreIo { .. } => AisleError::StoreIo(message),
-            E::Store(_) => AisleError::Store(message),
-            // `aisle::Error` is non_exhaustive; a test compares the Kotlin subclasses with
-            // `errorCodes()` so a new code does not stay unmapped for long.
-            _ => AisleError::Other(message),
-        }
-    }
+aisle_errors! {
+    UnknownCurrency = "UNKNOWN_CURRENCY": "not an ISO-4217 code Aisle knows.",
+    CurrencyMismatch = "CURRENCY_MISMATCH": "amounts or products of two currencies were combined.",
+    MoneyOverflow = "MONEY_OVERFLOW": "a result does not fit 64 bits of minor units.",
+    InvalidAmount = "INVALID_AMOUNT": "a decimal amount that cannot be parsed exactly.",
+    InvalidArgument = "INVALID_ARGUMENT": "an argument out of its range.",
+    UnknownSku = "UNKNOWN_SKU": "no product with that SKU in the catalog.",
+    InvalidProduct = "INVALID_PRODUCT": "a product (or SKU) that fails validation.",
+    InvalidQuantity = "INVALID_QUANTITY": "a quantity or weight out of range, or of the wrong kind.",
+    CartNotFound = "CART_NOT_FOUND": "no cart with that id.",
+    CartClosed = "CART_CLOSED": "the cart was completed; start a new one.",
+    UnknownReceipt = "UNKNOWN_RECEIPT": "no sale with that receipt number.",
+    ReturnRefused = "RETURN_REFUSED": "a return the sale or the policy does not allow.",
+    CartLineNotFound = "CART_LINE_NOT_FOUND": "the cart has no line for that SKU.",
+    InvalidBarcode = "INVALID_BARCODE": "not a valid GTIN-8/12/13/14.",
+    UnknownBarcode = "UNKNOWN_BARCODE": "no product carries that barcode.",
+    DuplicateBarcode = "DUPLICATE_BARCODE": "the barcode belongs to another SKU.",
+    PromoInvalidRule = "PROMO_INVALID_RULE": "a promotion rule is invalid (the message names the JSON path).",
+    InvalidPriceList = "INVALID_PRICE_LIST": "a price list field is invalid.",
+    UnknownTaxCategory = "UNKNOWN_TAX_CATEGORY": "a tax category with no rate in the regime.",
+    InvalidTaxRegime = "INVALID_TAX_REGIME": "a tax regime is invalid (the message names the JSON path).",
+    InvalidTender = "INVALID_TENDER": "a tender is malformed.",
+    InvalidTenderPolicy = "INVALID_TENDER_POLICY": "a tender policy is invalid.",
+    InsufficientTender = "INSUFFICIENT_TENDER": "the tenders do not cover what is due.",
+    TenderExceedsDue = "TENDER_EXCEEDS_DUE": "a tender is more than is due (no change on cards).",
+    OfflineNotAllowed = "OFFLINE_NOT_ALLOWED": "offline card payments are not allowed by the policy.",
+    OfflineLimitExceeded = "OFFLINE_LIMIT_EXCEEDED": "an offline card payment over the floor limit, exposure cap or expiry.",
+    CardNumberRefused = "CARD_NUMBER_REFUSED": "free text that contains a card number.",
+    RefundExceedsPaid = "REFUND_EXCEEDS_PAID": "a refund larger than what was paid.",
+    StoreNotADatabase = "STORE_NOT_A_DATABASE": "the file is not a SQLite database (or another app's).",
+    StoreCorrupt = "STORE_CORRUPT": "the file is damaged.",
+    StoreSchemaTooNew = "STORE_SCHEMA_TOO_NEW": "the file was written by a newer Aisle.",
+    StoreIdentityMismatch = "STORE_IDENTITY_MISMATCH": "the file belongs to another store, device or currency.",
+    StoreClosed = "STORE_CLOSED": "the store was closed; open it again.",
+    StoreIo = "STORE_IO": "the file cannot be read or written.",
+    Store = "STORE_ERROR": "any other failure of the store file.",
 }
 
 /// Every error code this build of the core can return (`Error::ALL_CODES`).

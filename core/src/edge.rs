@@ -9,6 +9,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
 
+use crate::commerce::promotions::Promotion;
+use crate::commerce::settings::StoreSettings;
 use crate::commerce::{Cart, Catalog};
 use crate::error::{Error, Result};
 use crate::money::Currency;
@@ -72,7 +74,9 @@ impl Edge {
         let conn = store::open(&location)?;
         let path = location.display_path();
         claim_identity(&conn, &path, &config)?;
-        Ok(Edge { shared: Shared(Arc::new(Inner { conn: Mutex::new(Some(conn)), path, config })) })
+        Ok(Edge {
+            shared: Shared(Arc::new(Inner { conn: Mutex::new(Some(conn)), path, config, rules: Mutex::new(None) })),
+        })
     }
 
     pub fn config(&self) -> &EdgeConfig {
@@ -106,6 +110,36 @@ impl Edge {
     /// The schema version of the open file.
     pub fn schema_version(&self) -> i64 {
         store::SCHEMA_VERSION
+    }
+
+    /// The store's settings (defaults until set).
+    pub fn settings(&self) -> Result<StoreSettings> {
+        Ok(self.shared.rules()?.settings.clone())
+    }
+
+    /// Validates and stores new settings (tax regime, time zone, tender and return policy).
+    pub fn set_settings(&self, settings: &StoreSettings) -> Result<()> {
+        crate::commerce::settings::save_settings(&self.shared, settings)
+    }
+
+    /// The store's promotions, as data.
+    pub fn promotions(&self) -> Result<Vec<Promotion>> {
+        crate::commerce::settings::load_promotions(&self.shared)
+    }
+
+    /// Validates and replaces the store's promotions (all or none).
+    pub fn set_promotions(&self, promotions: &[Promotion]) -> Result<()> {
+        crate::commerce::settings::save_promotions(&self.shared, promotions)
+    }
+
+    /// Like [`Edge::set_promotions`] from a JSON array (`docs/schemas/promotion.schema.json`).
+    pub fn set_promotions_json(&self, json: &str) -> Result<()> {
+        self.set_promotions(&crate::commerce::promotions::parse_promotions(json)?)
+    }
+
+    /// Completed sales, refunds, returns and receipts.
+    pub fn sales(&self) -> crate::commerce::Sales {
+        crate::commerce::Sales { shared: self.shared.clone() }
     }
 
     /// The product catalog.
@@ -199,6 +233,14 @@ struct Inner {
     conn: Mutex<Option<Connection>>,
     path: PathBuf,
     config: EdgeConfig,
+    /// Settings and compiled promotions, loaded on first use and dropped when they change.
+    rules: Mutex<Option<Arc<Rules>>>,
+}
+
+/// What pricing needs from the store's settings, compiled once.
+pub(crate) struct Rules {
+    pub settings: crate::commerce::settings::StoreSettings,
+    pub promotions: crate::commerce::promotions::PromotionSet,
 }
 
 /// Why a unit of store work failed: SQLite itself, or a rule of the caller's.
@@ -228,6 +270,24 @@ impl Shared {
         // A panic while holding the lock cannot leave a half-done transaction behind (it rolls
         // back on drop), so a poisoned lock is still a usable connection.
         self.0.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The store's settings and compiled promotions (cached until they change).
+    pub(crate) fn rules(&self) -> Result<Arc<Rules>> {
+        let mut guard = self.0.rules.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(r) = guard.as_ref() {
+            return Ok(r.clone());
+        }
+        let settings = crate::commerce::settings::load_settings(self)?;
+        let promos = crate::commerce::settings::load_promotions(self)?;
+        let promotions = crate::commerce::promotions::PromotionSet::new(&promos, self.0.config.currency)?;
+        let rules = Arc::new(Rules { settings, promotions });
+        *guard = Some(rules.clone());
+        Ok(rules)
+    }
+
+    pub(crate) fn invalidate_rules(&self) {
+        *self.0.rules.lock().unwrap_or_else(|p| p.into_inner()) = None;
     }
 
     fn closed(&self) -> Error {

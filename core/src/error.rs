@@ -43,8 +43,62 @@ pub enum Error {
     #[error("CART_NOT_FOUND: no cart with id {id:?}")]
     CartNotFound { id: String },
 
+    #[error("CART_CLOSED: cart {id:?} is {status}; start a new cart")]
+    CartClosed { id: String, status: String },
+
+    #[error("UNKNOWN_RECEIPT: no sale with receipt number {receipt_no:?}")]
+    UnknownReceipt { receipt_no: String },
+
+    #[error("RETURN_REFUSED: cannot return against receipt {receipt_no:?}: {reason}")]
+    ReturnRefused { receipt_no: String, reason: String },
+
     #[error("CART_LINE_NOT_FOUND: cart {cart_id:?} has no line for SKU {sku:?}")]
     CartLineNotFound { cart_id: String, sku: String },
+
+    #[error("INVALID_BARCODE: {barcode:?} is not a valid GTIN: {reason}")]
+    InvalidBarcode { barcode: String, reason: String },
+
+    #[error("UNKNOWN_BARCODE: no product with barcode {barcode:?} in catalog")]
+    UnknownBarcode { barcode: String },
+
+    #[error("DUPLICATE_BARCODE: barcode {barcode:?} already belongs to SKU {existing_sku:?}, cannot also give it to {sku:?}")]
+    DuplicateBarcode { barcode: String, existing_sku: String, sku: String },
+
+    #[error("PROMO_INVALID_RULE: promotion rules at {path}: {reason}")]
+    PromoInvalidRule { path: String, reason: String },
+
+    #[error("INVALID_PRICE_LIST: price list {id:?}, field {field}: {reason}")]
+    InvalidPriceList { id: String, field: String, reason: String },
+
+    #[error("UNKNOWN_TAX_CATEGORY: tax category {category:?} has no rate and is not exempt in tax regime {regime:?}")]
+    UnknownTaxCategory { category: String, regime: String },
+
+    #[error("INVALID_TAX_REGIME: {path}: {reason}")]
+    InvalidTaxRegime { path: String, reason: String },
+
+    #[error("INVALID_TENDER: {at}: {reason}")]
+    InvalidTender { at: String, reason: String },
+
+    #[error("INVALID_TENDER_POLICY: {path}: {reason}")]
+    InvalidTenderPolicy { path: String, reason: String },
+
+    #[error("INSUFFICIENT_TENDER: {missing} is still due ({missing_in_cash} if paid in cash)")]
+    InsufficientTender { missing: String, missing_in_cash: String },
+
+    #[error("TENDER_EXCEEDS_DUE: tenders[{index}] ({kind}, {amount}) exceeds the {due} still due: {reason}")]
+    TenderExceedsDue { index: usize, kind: String, amount: String, due: String, reason: String },
+
+    #[error("OFFLINE_NOT_ALLOWED: tenders[{index}] is an offline card authorisation, and this tender policy accepts none")]
+    OfflineNotAllowed { index: usize },
+
+    #[error("OFFLINE_LIMIT_EXCEEDED: tenders[{index}] exceeds the offline {limit}: {detail}")]
+    OfflineLimitExceeded { index: usize, limit: String, detail: String },
+
+    #[error("CARD_NUMBER_REFUSED: {field} contains what looks like a full card number (ending {last4}); card numbers must never be stored")]
+    CardNumberRefused { field: String, last4: String },
+
+    #[error("REFUND_EXCEEDS_PAID: returns totalling {returned} would refund more than the {paid} paid")]
+    RefundExceedsPaid { returned: String, paid: String },
 
     // ---- store --------------------------------------------------------------------------
     #[error("STORE_NOT_A_DATABASE: {path} is not an Aisle store (not a SQLite database): {detail}")]
@@ -84,7 +138,25 @@ impl Error {
             Error::InvalidProduct { .. } => "INVALID_PRODUCT",
             Error::InvalidQuantity { .. } => "INVALID_QUANTITY",
             Error::CartNotFound { .. } => "CART_NOT_FOUND",
+            Error::CartClosed { .. } => "CART_CLOSED",
+            Error::UnknownReceipt { .. } => "UNKNOWN_RECEIPT",
+            Error::ReturnRefused { .. } => "RETURN_REFUSED",
             Error::CartLineNotFound { .. } => "CART_LINE_NOT_FOUND",
+            Error::InvalidBarcode { .. } => "INVALID_BARCODE",
+            Error::UnknownBarcode { .. } => "UNKNOWN_BARCODE",
+            Error::DuplicateBarcode { .. } => "DUPLICATE_BARCODE",
+            Error::PromoInvalidRule { .. } => "PROMO_INVALID_RULE",
+            Error::InvalidPriceList { .. } => "INVALID_PRICE_LIST",
+            Error::UnknownTaxCategory { .. } => "UNKNOWN_TAX_CATEGORY",
+            Error::InvalidTaxRegime { .. } => "INVALID_TAX_REGIME",
+            Error::InvalidTender { .. } => "INVALID_TENDER",
+            Error::InvalidTenderPolicy { .. } => "INVALID_TENDER_POLICY",
+            Error::InsufficientTender { .. } => "INSUFFICIENT_TENDER",
+            Error::TenderExceedsDue { .. } => "TENDER_EXCEEDS_DUE",
+            Error::OfflineNotAllowed { .. } => "OFFLINE_NOT_ALLOWED",
+            Error::OfflineLimitExceeded { .. } => "OFFLINE_LIMIT_EXCEEDED",
+            Error::CardNumberRefused { .. } => "CARD_NUMBER_REFUSED",
+            Error::RefundExceedsPaid { .. } => "REFUND_EXCEEDS_PAID",
             Error::StoreNotADatabase { .. } => "STORE_NOT_A_DATABASE",
             Error::StoreCorrupt { .. } => "STORE_CORRUPT",
             Error::StoreSchemaTooNew { .. } => "STORE_SCHEMA_TOO_NEW",
@@ -116,7 +188,25 @@ impl Error {
         ("INVALID_PRODUCT", ErrorKind::Commerce),
         ("INVALID_QUANTITY", ErrorKind::Commerce),
         ("CART_NOT_FOUND", ErrorKind::Commerce),
+        ("CART_CLOSED", ErrorKind::Commerce),
+        ("UNKNOWN_RECEIPT", ErrorKind::Commerce),
+        ("RETURN_REFUSED", ErrorKind::Commerce),
         ("CART_LINE_NOT_FOUND", ErrorKind::Commerce),
+        ("INVALID_BARCODE", ErrorKind::Commerce),
+        ("UNKNOWN_BARCODE", ErrorKind::Commerce),
+        ("DUPLICATE_BARCODE", ErrorKind::Commerce),
+        ("PROMO_INVALID_RULE", ErrorKind::Commerce),
+        ("INVALID_PRICE_LIST", ErrorKind::Commerce),
+        ("UNKNOWN_TAX_CATEGORY", ErrorKind::Commerce),
+        ("INVALID_TAX_REGIME", ErrorKind::Commerce),
+        ("INVALID_TENDER", ErrorKind::Commerce),
+        ("INVALID_TENDER_POLICY", ErrorKind::Commerce),
+        ("INSUFFICIENT_TENDER", ErrorKind::Commerce),
+        ("TENDER_EXCEEDS_DUE", ErrorKind::Commerce),
+        ("OFFLINE_NOT_ALLOWED", ErrorKind::Commerce),
+        ("OFFLINE_LIMIT_EXCEEDED", ErrorKind::Commerce),
+        ("CARD_NUMBER_REFUSED", ErrorKind::Commerce),
+        ("REFUND_EXCEEDS_PAID", ErrorKind::Commerce),
         ("STORE_NOT_A_DATABASE", ErrorKind::Store),
         ("STORE_CORRUPT", ErrorKind::Store),
         ("STORE_SCHEMA_TOO_NEW", ErrorKind::Store),
@@ -138,7 +228,25 @@ impl Error {
         "INVALID_PRODUCT",
         "INVALID_QUANTITY",
         "CART_NOT_FOUND",
+        "CART_CLOSED",
+        "UNKNOWN_RECEIPT",
+        "RETURN_REFUSED",
         "CART_LINE_NOT_FOUND",
+        "INVALID_BARCODE",
+        "UNKNOWN_BARCODE",
+        "DUPLICATE_BARCODE",
+        "PROMO_INVALID_RULE",
+        "INVALID_PRICE_LIST",
+        "UNKNOWN_TAX_CATEGORY",
+        "INVALID_TAX_REGIME",
+        "INVALID_TENDER",
+        "INVALID_TENDER_POLICY",
+        "INSUFFICIENT_TENDER",
+        "TENDER_EXCEEDS_DUE",
+        "OFFLINE_NOT_ALLOWED",
+        "OFFLINE_LIMIT_EXCEEDED",
+        "CARD_NUMBER_REFUSED",
+        "REFUND_EXCEEDS_PAID",
         "STORE_NOT_A_DATABASE",
         "STORE_CORRUPT",
         "STORE_SCHEMA_TOO_NEW",
@@ -194,7 +302,31 @@ mod tests {
             Error::InvalidProduct { sku: "x".into(), reason: "r".into() },
             Error::InvalidQuantity { sku: "x".into(), quantity: -1, reason: "r".into() },
             Error::CartNotFound { id: "x".into() },
+            Error::CartClosed { id: "c".into(), status: "completed".into() },
+            Error::UnknownReceipt { receipt_no: "r".into() },
+            Error::ReturnRefused { receipt_no: "r".into(), reason: "x".into() },
             Error::CartLineNotFound { cart_id: "c".into(), sku: "x".into() },
+            Error::InvalidBarcode { barcode: "x".into(), reason: "r".into() },
+            Error::UnknownBarcode { barcode: "x".into() },
+            Error::DuplicateBarcode { barcode: "x".into(), existing_sku: "a".into(), sku: "b".into() },
+            Error::PromoInvalidRule { path: "p".into(), reason: "r".into() },
+            Error::InvalidPriceList { id: "x".into(), field: "f".into(), reason: "r".into() },
+            Error::UnknownTaxCategory { category: "x".into(), regime: "r".into() },
+            Error::InvalidTaxRegime { path: "$.id".into(), reason: "r".into() },
+            Error::InvalidTender { at: "tenders[0].amount".into(), reason: "r".into() },
+            Error::InvalidTenderPolicy { path: "$.offline".into(), reason: "r".into() },
+            Error::InsufficientTender { missing: "1.00 EUR".into(), missing_in_cash: "1.00 EUR".into() },
+            Error::TenderExceedsDue {
+                index: 0,
+                kind: "card".into(),
+                amount: "2.00 EUR".into(),
+                due: "1.00 EUR".into(),
+                reason: "r".into(),
+            },
+            Error::OfflineNotAllowed { index: 0 },
+            Error::OfflineLimitExceeded { index: 0, limit: "floor_limit".into(), detail: "d".into() },
+            Error::CardNumberRefused { field: "f".into(), last4: "1111".into() },
+            Error::RefundExceedsPaid { returned: "2.00 EUR".into(), paid: "1.00 EUR".into() },
             Error::StoreNotADatabase { path: "p".into(), detail: "d".into() },
             Error::StoreCorrupt { path: "p".into(), detail: "d".into() },
             Error::StoreSchemaTooNew { path: "p".into(), found: 9, supported: 1 },

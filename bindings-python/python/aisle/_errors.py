@@ -83,6 +83,78 @@ class CartLineNotFoundError(CommerceError):
     """CART_LINE_NOT_FOUND: The cart has no line for that SKU."""
 
 
+class InvalidBarcodeError(CommerceError):
+    """INVALID_BARCODE: Not a valid GTIN-8/12/13/14 (length, non-digit, or wrong check digit)."""
+
+
+class UnknownBarcodeError(CommerceError):
+    """UNKNOWN_BARCODE: No product with that barcode is in the catalog."""
+
+
+class DuplicateBarcodeError(CommerceError):
+    """DUPLICATE_BARCODE: The barcode already belongs to another SKU; nothing was written."""
+
+
+class InvalidPriceListError(CommerceError):
+    """INVALID_PRICE_LIST: A price list field (named in the message) is invalid."""
+
+
+class UnknownTaxCategoryError(CommerceError):
+    """UNKNOWN_TAX_CATEGORY: A line's tax category has no rate and is not exempt in the tax regime."""
+
+
+class InvalidTaxRegimeError(CommerceError):
+    """INVALID_TAX_REGIME: A tax regime is malformed or invalid; the message names the JSON path."""
+
+
+class PromoInvalidRuleError(CommerceError):
+    """PROMO_INVALID_RULE: A promotion rule is malformed or invalid; the message names the JSON path."""
+
+
+class CartClosedError(CommerceError):
+    """CART_CLOSED: The cart was completed or voided; start a new cart."""
+
+
+class UnknownReceiptError(CommerceError):
+    """UNKNOWN_RECEIPT: No sale with that receipt number."""
+
+
+class ReturnRefusedError(CommerceError):
+    """RETURN_REFUSED: A return is not allowed (too many units, too late, a refund receipt, policy)."""
+
+
+class InvalidTenderError(CommerceError):
+    """INVALID_TENDER: A tender is malformed (zero or wrong-signed amount, card data on the wrong kind, missing gift card id, bad last4); the message names the field."""
+
+
+class InvalidTenderPolicyError(CommerceError):
+    """INVALID_TENDER_POLICY: A tender policy (cash rounding, offline limits) is invalid; the message names the JSON path."""
+
+
+class InsufficientTenderError(CommerceError):
+    """INSUFFICIENT_TENDER: The tenders do not cover the total; the message says how much is missing (and how much in cash)."""
+
+
+class TenderExceedsDueError(CommerceError):
+    """TENDER_EXCEEDS_DUE: A card, gift card or credit exceeds what is due (only cash gives change), or cash is not needed."""
+
+
+class OfflineNotAllowedError(CommerceError):
+    """OFFLINE_NOT_ALLOWED: An offline card authorisation, but the tender policy accepts none."""
+
+
+class OfflineLimitExceededError(CommerceError):
+    """OFFLINE_LIMIT_EXCEEDED: An offline card payment is over the floor limit, the device's exposure cap, or too old to forward."""
+
+
+class CardNumberRefusedError(CommerceError):
+    """CARD_NUMBER_REFUSED: Text that would be stored contains a full card number; only the last 4 digits are shown."""
+
+
+class RefundExceedsPaidError(CommerceError):
+    """REFUND_EXCEEDS_PAID: A refund would give back more than the original sale was paid."""
+
+
 class StoreNotADatabaseError(StoreError):
     """STORE_NOT_A_DATABASE: The file is not an Aisle store (not SQLite, or another app's database)."""
 
@@ -122,6 +194,24 @@ ERROR_CLASSES: dict[str, type[AisleError]] = {
     "INVALID_QUANTITY": InvalidQuantityError,
     "CART_NOT_FOUND": CartNotFoundError,
     "CART_LINE_NOT_FOUND": CartLineNotFoundError,
+    "INVALID_BARCODE": InvalidBarcodeError,
+    "UNKNOWN_BARCODE": UnknownBarcodeError,
+    "DUPLICATE_BARCODE": DuplicateBarcodeError,
+    "INVALID_PRICE_LIST": InvalidPriceListError,
+    "UNKNOWN_TAX_CATEGORY": UnknownTaxCategoryError,
+    "INVALID_TAX_REGIME": InvalidTaxRegimeError,
+    "PROMO_INVALID_RULE": PromoInvalidRuleError,
+    "CART_CLOSED": CartClosedError,
+    "UNKNOWN_RECEIPT": UnknownReceiptError,
+    "RETURN_REFUSED": ReturnRefusedError,
+    "INVALID_TENDER": InvalidTenderError,
+    "INVALID_TENDER_POLICY": InvalidTenderPolicyError,
+    "INSUFFICIENT_TENDER": InsufficientTenderError,
+    "TENDER_EXCEEDS_DUE": TenderExceedsDueError,
+    "OFFLINE_NOT_ALLOWED": OfflineNotAllowedError,
+    "OFFLINE_LIMIT_EXCEEDED": OfflineLimitExceededError,
+    "CARD_NUMBER_REFUSED": CardNumberRefusedError,
+    "REFUND_EXCEEDS_PAID": RefundExceedsPaidError,
     "STORE_NOT_A_DATABASE": StoreNotADatabaseError,
     "STORE_CORRUPT": StoreCorruptError,
     "STORE_SCHEMA_TOO_NEW": StoreSchemaTooNewError,

@@ -4,7 +4,24 @@
 //! and returns). It must never format money with floats or re-price a recorded sale.
 
 mod cart;
+pub mod card_guard;
 mod catalog;
+pub mod gtin;
+pub mod price_list;
+pub mod promotions;
+pub mod pricing;
+pub mod receipt;
+pub mod sale;
+pub mod settings;
+pub mod tax;
+pub mod tender;
 
-pub use cart::{Cart, CartLine, MAX_QUANTITY};
-pub use catalog::{Catalog, MAX_SKU_LEN, Product};
+pub use cart::{Cart, CartLine, Customer, MAX_GRAMS, MAX_QUANTITY};
+pub use catalog::{Catalog, MAX_LABEL_LEN, MAX_SKU_LEN, Product, SoldBy};
+pub use gtin::Gtin;
+pub use sale::{PaidUnits, RefundTo, ReturnItem, Sale, SaleKind, SaleLine, Sales};
+pub use price_list::{PriceContext, PriceList, PriceScope, PriceSource, ResolvedPrice, resolve_in};
+pub use tax::{
+    InclusiveTarget, LineTax, RateAmount, RateTotal, TaxBreakdown, TaxInputLine, TaxRate, TaxRegime, TaxRounding,
+    TaxRoundingLevel, UnitRun,
+};

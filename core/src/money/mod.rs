@@ -12,6 +12,7 @@ use std::fmt;
 
 pub use currency::Currency;
 pub use rate::Percent;
+
 pub use rounding::{RoundingMode, div_round};
 
 use crate::error::{Error, Result};
@@ -155,42 +156,9 @@ impl Money {
     /// its exact share, and ties go to the later position (0.04 over three equal weights is
     /// 0.01, 0.01, 0.02). Negative amounts split like their absolute value, negated.
     pub fn allocate(&self, weights: &[u64]) -> Result<Vec<Money>> {
-        if weights.is_empty() {
-            return Err(Error::InvalidArgument(format!("cannot allocate {self} over no parts")));
-        }
-        let total_weight: u128 = weights.iter().map(|&w| u128::from(w)).sum();
-        if total_weight == 0 {
-            return Err(Error::InvalidArgument(format!(
-                "cannot allocate {self} over weights that are all zero"
-            )));
-        }
-        let amount = u128::from(self.minor.unsigned_abs());
-        let mut parts: Vec<u128> = Vec::with_capacity(weights.len());
-        let mut remainders: Vec<(u128, usize)> = Vec::with_capacity(weights.len());
-        for (i, &w) in weights.iter().enumerate() {
-            // amount < 2^64 and w < 2^64, so the product fits in 128 bits.
-            let exact = amount * u128::from(w);
-            parts.push(exact / total_weight);
-            remainders.push((exact % total_weight, i));
-        }
-        let assigned: u128 = parts.iter().sum();
-        let leftover = amount - assigned; // < number of parts
-        // Largest remainder first; among equal remainders the later position first.
-        remainders.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(b.1.cmp(&a.1)));
-        for &(_, i) in remainders.iter().take(leftover as usize) {
-            parts[i] += 1;
-        }
-        let sign: i64 = if self.minor < 0 { -1 } else { 1 };
-        parts
-            .into_iter()
-            .map(|p| {
-                // p <= |self.minor| <= 2^63, and -(2^63) only arises for i64::MIN itself.
-                let magnitude = i128::try_from(p).unwrap_or(i128::MAX) * i128::from(sign);
-                i64::try_from(magnitude)
-                    .map(|minor| Money { minor, currency: self.currency })
-                    .map_err(|_| self.overflow("allocate"))
-            })
-            .collect()
+        let parts = allocate_minor(self.minor, weights)
+            .map_err(|why| Error::InvalidArgument(format!("cannot allocate {self} {why}")))?;
+        Ok(parts.into_iter().map(|minor| Money { minor, currency: self.currency }).collect())
     }
 
     /// Sums amounts of one currency; an empty iterator sums to zero in `currency`.
@@ -211,9 +179,86 @@ impl Money {
     }
 }
 
+/// Splits `total` minor units into parts proportional to `weights` by largest remainder (see
+/// [`Money::allocate`]): parts sum exactly to `total`, ties go to the later position. The error
+/// says why it cannot (no parts, all weights zero).
+pub fn allocate_minor(total: i64, weights: &[u64]) -> std::result::Result<Vec<i64>, &'static str> {
+    if weights.is_empty() {
+        return Err("over no parts");
+    }
+    let total_weight: u128 = weights.iter().map(|&w| u128::from(w)).sum();
+    if total_weight == 0 {
+        return Err("over weights that are all zero");
+    }
+    let amount = u128::from(total.unsigned_abs());
+    let mut parts: Vec<u128> = Vec::with_capacity(weights.len());
+    let mut remainders: Vec<(u128, usize)> = Vec::with_capacity(weights.len());
+    for (i, &w) in weights.iter().enumerate() {
+        // amount < 2^64 and w < 2^64, so the product fits in 128 bits.
+        let exact = amount * u128::from(w);
+        parts.push(exact / total_weight);
+        remainders.push((exact % total_weight, i));
+    }
+    let leftover = amount - parts.iter().sum::<u128>(); // < number of parts
+    // Largest remainder first; among equal remainders the later position first.
+    remainders.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(b.1.cmp(&a.1)));
+    for &(_, i) in remainders.iter().take(leftover as usize) {
+        parts[i] += 1;
+    }
+    let negative = total < 0;
+    // Each part is at most |total| <= 2^63; only i64::MIN itself needs the full magnitude.
+    Ok(parts
+        .into_iter()
+        .map(|p| {
+            let p = p as i128;
+            (if negative { -p } else { p }) as i64
+        })
+        .collect())
+}
+
 impl fmt::Display for Money {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} {}", self.to_decimal_string(), self.currency)
+    }
+}
+
+/// JSON form: `{"minor": 1234, "currency": "EUR"}` — integers, so every language reads it
+/// exactly. Reading also accepts the text form `"12.34 EUR"`.
+impl serde::Serialize for Money {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Money", 2)?;
+        st.serialize_field("minor", &self.minor)?;
+        st.serialize_field("currency", &self.currency)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Money {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        #[derive(serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Parts {
+            minor: i64,
+            currency: Currency,
+        }
+        #[derive(serde::Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Parts(Parts),
+            Text(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Parts(p) => Ok(Money::new(p.minor, p.currency)),
+            Raw::Text(t) => {
+                let (amount, code) = t
+                    .trim()
+                    .rsplit_once(' ')
+                    .ok_or_else(|| serde::de::Error::custom(format!("{t:?} is not an amount like \"12.34 EUR\"")))?;
+                let currency = Currency::from_code(code).map_err(serde::de::Error::custom)?;
+                Money::parse(amount, currency).map_err(serde::de::Error::custom)
+            }
+        }
     }
 }
 
@@ -305,6 +350,15 @@ mod tests {
         assert_eq!(eur(1).allocate(&[0, 0]).unwrap_err().code(), "INVALID_ARGUMENT");
         let parts = eur(i64::MIN).allocate(&[1, 1]).unwrap();
         assert_eq!(Money::sum(Currency::EUR, parts).unwrap(), eur(i64::MIN));
+    }
+
+    #[test]
+    fn json_forms() {
+        assert_eq!(serde_json::to_string(&eur(1234)).unwrap(), r#"{"minor":1234,"currency":"EUR"}"#);
+        assert_eq!(serde_json::from_str::<Money>(r#"{"minor":-5,"currency":"EUR"}"#).unwrap(), eur(-5));
+        assert_eq!(serde_json::from_str::<Money>(r#""12.34 EUR""#).unwrap(), eur(1234));
+        assert!(serde_json::from_str::<Money>(r#""12.345 EUR""#).is_err());
+        assert!(serde_json::from_str::<Money>(r#"{"minor":1.5,"currency":"EUR"}"#).is_err());
     }
 
     #[test]

@@ -12,7 +12,7 @@ use super::classify;
 use crate::error::{Error, Result};
 
 /// The schema version this build writes.
-pub const VERSION: i64 = 1;
+pub const VERSION: i64 = 3;
 
 pub(super) fn migrate(conn: &Connection, path: &Path) -> Result<()> {
     let found = super::schema_version(conn).map_err(|e| classify(path, e))?;
@@ -80,6 +80,134 @@ fn upgrade_from(conn: &Connection, version: i64) -> rusqlite::Result<()> {
                  quantity INTEGER NOT NULL CHECK (quantity > 0),
                  position INTEGER NOT NULL,
                  PRIMARY KEY (cart_id, sku)
+             ) STRICT;",
+        ),
+        // Catalog for a real POS: variants, weighed goods, barcodes, categories, tags; and
+        // price lists. Existing products keep their rows and become unit-priced, stand-alone
+        // products with no barcodes, categories or tags.
+        1 => conn.execute_batch(
+            "ALTER TABLE product ADD COLUMN parent_sku TEXT;
+             ALTER TABLE product ADD COLUMN sold_by TEXT NOT NULL DEFAULT 'unit'
+                 CHECK (sold_by IN ('unit', 'weight'));
+             ALTER TABLE product ADD COLUMN attributes TEXT NOT NULL DEFAULT '{}';
+             CREATE INDEX product_by_parent ON product (parent_sku) WHERE parent_sku IS NOT NULL;
+             -- gtin: the GTIN-14 form, so every length of one GTIN is one key; code: as given.
+             CREATE TABLE product_barcode (
+                 gtin     TEXT PRIMARY KEY,
+                 sku      TEXT NOT NULL REFERENCES product(sku) ON DELETE CASCADE,
+                 code     TEXT NOT NULL,
+                 position INTEGER NOT NULL
+             ) STRICT;
+             CREATE INDEX product_barcode_by_sku ON product_barcode (sku);
+             CREATE TABLE product_category (
+                 sku      TEXT NOT NULL REFERENCES product(sku) ON DELETE CASCADE,
+                 category TEXT NOT NULL,
+                 position INTEGER NOT NULL,
+                 PRIMARY KEY (sku, category)
+             ) STRICT, WITHOUT ROWID;
+             CREATE INDEX product_category_by_category ON product_category (category);
+             CREATE TABLE product_tag (
+                 sku      TEXT NOT NULL REFERENCES product(sku) ON DELETE CASCADE,
+                 tag      TEXT NOT NULL,
+                 position INTEGER NOT NULL,
+                 PRIMARY KEY (sku, tag)
+             ) STRICT, WITHOUT ROWID;
+             CREATE INDEX product_tag_by_tag ON product_tag (tag);
+             -- stores, channels, customer_groups: JSON arrays of strings, empty = any.
+             CREATE TABLE price_list (
+                 id              TEXT PRIMARY KEY,
+                 name            TEXT NOT NULL,
+                 currency        TEXT NOT NULL,
+                 priority        INTEGER NOT NULL,
+                 stores          TEXT NOT NULL DEFAULT '[]',
+                 channels        TEXT NOT NULL DEFAULT '[]',
+                 customer_groups TEXT NOT NULL DEFAULT '[]',
+                 valid_from      INTEGER,
+                 valid_to        INTEGER
+             ) STRICT;
+             -- No foreign key to product: a list authored at HQ may price SKUs this store
+             -- does not carry.
+             CREATE TABLE price_list_price (
+                 list_id      TEXT NOT NULL REFERENCES price_list(id) ON DELETE CASCADE,
+                 sku          TEXT NOT NULL,
+                 amount_minor INTEGER NOT NULL CHECK (amount_minor >= 0),
+                 PRIMARY KEY (list_id, sku)
+             ) STRICT, WITHOUT ROWID;
+             CREATE INDEX price_list_price_by_sku ON price_list_price (sku);",
+        ),
+        // Selling: carts with weights, manual prices and discounts, customers and coupons;
+        // store settings; completed sales with everything needed to reprint and to refund
+        // without re-pricing; the event log (sales, refunds, offline authorisations) that the
+        // forwarder ships.
+        2 => conn.execute_batch(
+            "ALTER TABLE cart ADD COLUMN status TEXT NOT NULL DEFAULT 'open'
+                 CHECK (status IN ('open', 'completed', 'void'));
+             ALTER TABLE cart ADD COLUMN customer TEXT;          -- JSON Customer
+             ALTER TABLE cart ADD COLUMN order_discount TEXT;    -- JSON ManualDiscount
+             ALTER TABLE cart_line ADD COLUMN grams INTEGER CHECK (grams IS NULL OR grams > 0);
+             ALTER TABLE cart_line ADD COLUMN price_override TEXT; -- JSON PriceOverride
+             ALTER TABLE cart_line ADD COLUMN discount TEXT;       -- JSON ManualDiscount
+             CREATE TABLE cart_coupon (
+                 cart_id TEXT NOT NULL REFERENCES cart(id) ON DELETE CASCADE,
+                 code    TEXT NOT NULL,
+                 PRIMARY KEY (cart_id, code)
+             ) STRICT, WITHOUT ROWID;
+             -- key: 'store' (StoreSettings JSON), 'promotions' (JSON array).
+             CREATE TABLE setting (
+                 key   TEXT PRIMARY KEY,
+                 value TEXT NOT NULL
+             ) STRICT;
+             CREATE TABLE sale (
+                 receipt_no   TEXT PRIMARY KEY,
+                 seq          INTEGER NOT NULL UNIQUE,
+                 kind         TEXT NOT NULL CHECK (kind IN ('sale', 'refund')),
+                 cart_id      TEXT,
+                 original     TEXT REFERENCES sale(receipt_no),
+                 at_ms        INTEGER NOT NULL,
+                 currency     TEXT NOT NULL,
+                 total_minor  INTEGER NOT NULL,
+                 customer     TEXT,
+                 record       TEXT NOT NULL  -- JSON SaleRecord: lines, units, adjustments, taxes, tenders
+             ) STRICT;
+             CREATE INDEX sale_by_original ON sale (original) WHERE original IS NOT NULL;
+             -- Queryable copies of the record's lines and tenders (the record stays the truth).
+             CREATE TABLE sale_line (
+                 receipt_no   TEXT NOT NULL REFERENCES sale(receipt_no),
+                 line_no      INTEGER NOT NULL,
+                 sku          TEXT NOT NULL,
+                 units        INTEGER NOT NULL,
+                 grams        INTEGER,
+                 amount_minor INTEGER NOT NULL,
+                 tax_minor    INTEGER NOT NULL,
+                 PRIMARY KEY (receipt_no, line_no)
+             ) STRICT, WITHOUT ROWID;
+             CREATE INDEX sale_line_by_sku ON sale_line (sku);
+             CREATE TABLE sale_tender (
+                 receipt_no   TEXT NOT NULL REFERENCES sale(receipt_no),
+                 idx          INTEGER NOT NULL,
+                 kind         TEXT NOT NULL,
+                 amount_minor INTEGER NOT NULL,
+                 PRIMARY KEY (receipt_no, idx)
+             ) STRICT, WITHOUT ROWID;
+             -- Units returned so far, per original sale line.
+             CREATE TABLE sale_returned (
+                 receipt_no TEXT NOT NULL REFERENCES sale(receipt_no),
+                 line_no    INTEGER NOT NULL,
+                 units      INTEGER NOT NULL CHECK (units >= 0),
+                 PRIMARY KEY (receipt_no, line_no)
+             ) STRICT, WITHOUT ROWID;
+             CREATE TABLE promotion_usage (
+                 promotion_id TEXT NOT NULL,
+                 customer_id  TEXT NOT NULL DEFAULT '',
+                 uses         INTEGER NOT NULL,
+                 PRIMARY KEY (promotion_id, customer_id)
+             ) STRICT, WITHOUT ROWID;
+             CREATE TABLE event_log (
+                 seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+                 type       TEXT NOT NULL,
+                 version    INTEGER NOT NULL,
+                 at_ms      INTEGER NOT NULL,
+                 payload    TEXT NOT NULL
              ) STRICT;",
         ),
         _ => Ok(()),

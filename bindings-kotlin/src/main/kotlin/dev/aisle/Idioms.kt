@@ -37,27 +37,8 @@ fun Money.allocate(vararg weights: Long): List<Money> = allocate(weights.toList(
  * ([errorCodes] lists them).
  */
 val AisleException.code: String
-    get() = when (this) {
-        is AisleException.UnknownCurrency -> "UNKNOWN_CURRENCY"
-        is AisleException.CurrencyMismatch -> "CURRENCY_MISMATCH"
-        is AisleException.MoneyOverflow -> "MONEY_OVERFLOW"
-        is AisleException.InvalidAmount -> "INVALID_AMOUNT"
-        is AisleException.InvalidArgument -> "INVALID_ARGUMENT"
-        is AisleException.UnknownSku -> "UNKNOWN_SKU"
-        is AisleException.InvalidProduct -> "INVALID_PRODUCT"
-        is AisleException.InvalidQuantity -> "INVALID_QUANTITY"
-        is AisleException.CartNotFound -> "CART_NOT_FOUND"
-        is AisleException.CartLineNotFound -> "CART_LINE_NOT_FOUND"
-        is AisleException.StoreNotADatabase -> "STORE_NOT_A_DATABASE"
-        is AisleException.StoreCorrupt -> "STORE_CORRUPT"
-        is AisleException.StoreSchemaTooNew -> "STORE_SCHEMA_TOO_NEW"
-        is AisleException.StoreIdentityMismatch -> "STORE_IDENTITY_MISMATCH"
-        is AisleException.StoreClosed -> "STORE_CLOSED"
-        is AisleException.StoreIo -> "STORE_IO"
-        is AisleException.Store -> "STORE_ERROR"
-        // A code newer than this binding: the core's message always starts with "CODE: ".
-        is AisleException.Other -> message.orEmpty().substringBefore(':')
-    }
+    // The core's message always starts with "CODE: " (every binding relies on it).
+    get() = message.orEmpty().substringBefore(':')
 
 /**
  * The family of this error ([ErrorKind.VALUE], [ErrorKind.COMMERCE], [ErrorKind.STORE]), from

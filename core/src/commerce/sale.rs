@@ -1,0 +1,752 @@
+//! Sales, refunds and their events: the moment a cart becomes a fact.
+//!
+//! Completing a cart prices it, settles its tenders and writes — in ONE SQLite transaction —
+//! the sale record (lines, per-unit amounts, adjustments, taxes, tenders), queryable copies of
+//! its lines and tenders, promotion usage, a gap-free receipt number, and the events
+//! (`SaleCompleted`, `OfflineCardAuthorized`) the forwarder ships. Either all of it is in the
+//! file or none of it is.
+//!
+//! Returns never re-price: each unit's paid amount and tax are recorded at sale time (the
+//! line's gross and tax split over its units by largest remainder), and a return refunds the
+//! lowest-paid units of a line first (so returning the free unit of a "buy one get one" gives
+//! back nothing, as the customer paid nothing for it). All partial returns of a line together
+//! refund exactly what the line cost; the tender split uses cumulative cash rounding (see
+//! [`super::tender::refund_split`]).
+
+use rusqlite::{OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+
+use super::cart::{Cart, Customer};
+use super::pricing::{AppliedOut, LineAdjustment, PricedCart, Quantity, TaxOut};
+use super::receipt::{Receipt, ReceiptLine, ReceiptTax, ReceiptTender};
+use super::tender::{self, Settlement, TenderInput, TenderKind};
+use crate::edge::{Failure, Shared};
+use crate::error::{Error, Result};
+use crate::money::{Currency, Money, allocate_minor};
+
+/// Version of the `SaleCompleted` / `RefundCompleted` event payload (`docs/schemas/`).
+pub const SALE_EVENT_VERSION: i64 = 1;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SaleKind {
+    Sale,
+    Refund,
+}
+
+/// `count` units that each paid `gross` (tax included) of which `tax` is tax.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaidUnits {
+    pub count: i64,
+    pub gross: Money,
+    pub tax: Money,
+}
+
+/// One line of a sale (or refund: amounts negative).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SaleLine {
+    /// 1-based position on the receipt.
+    pub line_no: u32,
+    pub sku: String,
+    pub name: String,
+    pub quantity: Quantity,
+    pub unit_price: Money,
+    pub base: Money,
+    pub adjustments: Vec<LineAdjustment>,
+    pub discount: Money,
+    pub net: Money,
+    pub tax: Money,
+    pub gross: Money,
+    pub taxes: Vec<TaxOut>,
+    /// What each unit paid, lowest first: the amounts a return refunds.
+    pub units: Vec<PaidUnits>,
+    /// For a refund line: the original line it returns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub returns_line: Option<u32>,
+}
+
+/// A completed sale or refund: the stored record and the event payload.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sale {
+    pub receipt_no: String,
+    pub kind: SaleKind,
+    pub store_id: String,
+    pub device_id: String,
+    /// RFC 3339 instant.
+    pub at: String,
+    pub at_ms: i64,
+    pub currency: Currency,
+    pub cart_id: Option<String>,
+    pub customer: Option<Customer>,
+    pub lines: Vec<SaleLine>,
+    pub subtotal: Money,
+    pub discount: Money,
+    pub net: Money,
+    pub tax: Money,
+    pub total: Money,
+    pub taxes: Vec<TaxOut>,
+    pub promotions: Vec<AppliedOut>,
+    pub settlement: Settlement,
+    /// For a refund: the receipt it returns against (None for a blind return).
+    pub original: Option<String>,
+    pub reason: Option<String>,
+}
+
+/// What to return from a receipt: `quantity` units of line `line_no` (a weighed line: 1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReturnItem {
+    pub line_no: u32,
+    pub quantity: i64,
+}
+
+/// Where a refund goes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefundTo {
+    /// Back to the tenders of the original sale (cards first, then cash).
+    #[default]
+    OriginalTenders,
+    /// As store credit (exchanges: the new sale takes it as a tender).
+    StoreCredit,
+}
+
+pub(crate) fn now() -> jiff::Timestamp {
+    jiff::Timestamp::now()
+}
+
+/// Splits each line's gross and tax over its units (largest remainder by unit amount), lowest
+/// paid first.
+fn paid_units(runs: &[(i64, i64)], gross: i64, tax: i64, currency: Currency) -> Vec<PaidUnits> {
+    // Refine runs by the gross split, then by the tax split.
+    let split = |runs: &[(i64, i64, Vec<i64>)], total: i64| -> Vec<(i64, i64, Vec<i64>)> {
+        let mut weights: Vec<u64> = runs.iter().map(|(c, w, _)| (c * w).unsigned_abs()).collect();
+        if weights.iter().all(|w| *w == 0) {
+            weights = runs.iter().map(|(c, _, _)| c.unsigned_abs()).collect();
+        }
+        let Ok(shares) = allocate_minor(total, &weights) else { return runs.to_vec() };
+        let mut out = Vec::with_capacity(runs.len() * 2);
+        for ((count, w, vals), share) in runs.iter().zip(shares) {
+            let base = share.div_euclid(*count);
+            let extra = share.rem_euclid(*count);
+            if count - extra > 0 {
+                let mut v = vals.clone();
+                v.push(base);
+                out.push((count - extra, *w, v));
+            }
+            if extra > 0 {
+                let mut v = vals.clone();
+                v.push(base + 1);
+                out.push((extra, *w, v));
+            }
+        }
+        out
+    };
+    let start: Vec<(i64, i64, Vec<i64>)> = runs.iter().filter(|(c, _)| *c > 0).map(|&(c, a)| (c, a, Vec::new())).collect();
+    let refined = split(&split(&start, gross), tax);
+    let mut out: Vec<PaidUnits> = refined
+        .into_iter()
+        .map(|(count, _, v)| PaidUnits {
+            count,
+            gross: Money::new(v.first().copied().unwrap_or(0), currency),
+            tax: Money::new(v.get(1).copied().unwrap_or(0), currency),
+        })
+        .collect();
+    out.sort_by(|a, b| a.gross.minor().cmp(&b.gross.minor()).then(a.tax.minor().cmp(&b.tax.minor())));
+    // Merge equal neighbours.
+    let mut merged: Vec<PaidUnits> = Vec::with_capacity(out.len());
+    for u in out {
+        match merged.last_mut() {
+            Some(m) if m.gross == u.gross && m.tax == u.tax => m.count += u.count,
+            _ => merged.push(u),
+        }
+    }
+    merged
+}
+
+fn rfc3339(at: jiff::Timestamp) -> String {
+    at.to_string()
+}
+
+impl Cart {
+    /// Completes the sale: prices the cart now, settles `tenders`, and records everything in
+    /// one transaction. Returns the sale; the cart is then closed.
+    pub fn complete(&self, tenders: &[TenderInput]) -> Result<Sale> {
+        self.complete_at(tenders, now())
+    }
+
+    /// [`Cart::complete`] as at `at` (for replays and tests).
+    pub fn complete_at(&self, tenders: &[TenderInput], at: jiff::Timestamp) -> Result<Sale> {
+        let shared = self.shared().clone();
+        let rules = shared.rules()?;
+        let loaded = self.load(at.as_millisecond())?;
+        if loaded.status != "open" {
+            return Err(Error::CartClosed { id: self.id().to_owned(), status: loaded.status });
+        }
+        if loaded.lines.is_empty() {
+            return Err(Error::InvalidArgument(format!("cart {:?} is empty: nothing to sell", self.id())));
+        }
+        for t in tenders {
+            tender::check_input(t)?;
+        }
+        let priced = self.price_loaded(&loaded, at, &rules)?;
+        let policy = &rules.settings.tender_policy;
+        let at_ms = at.as_millisecond();
+        let exposure = offline_exposure(&shared, at_ms, self.currency())?;
+        let settlement = tender::settle(priced.total, tenders, policy, exposure, at_ms)?;
+        let cart_id = self.id().to_owned();
+        let customer = loaded.customer.clone();
+        let sale = shared.write(|tx| {
+            // The cart may have been completed by another handle since we read it.
+            let status: String = tx.query_row("SELECT status FROM cart WHERE id = ?1", [&cart_id], |r| r.get(0))?;
+            if status != "open" {
+                return Err(Error::CartClosed { id: cart_id.clone(), status }.into());
+            }
+            let (seq, receipt_no) = next_receipt(tx, &shared)?;
+            let sale = build_sale(&shared, receipt_no, at, Some(cart_id.clone()), customer.clone(), &priced, settlement.clone());
+            insert_sale(tx, seq, &sale)?;
+            for p in &sale.promotions {
+                let cust = customer.as_ref().and_then(|c| c.id.clone()).unwrap_or_default();
+                tx.prepare_cached(
+                    "INSERT INTO promotion_usage (promotion_id, customer_id, uses) VALUES (?1, ?2, 1)
+                     ON CONFLICT (promotion_id, customer_id) DO UPDATE SET uses = uses + 1",
+                )?
+                .execute(params![p.id, cust])?;
+            }
+            for auth in &sale.settlement.offline_authorizations {
+                let payload = serde_json::json!({
+                    "receipt_no": sale.receipt_no,
+                    "store_id": sale.store_id,
+                    "device_id": sale.device_id,
+                    "authorization": auth,
+                    "card": sale.settlement.tenders.get(auth.tender_index).and_then(|t| t.card.clone()),
+                });
+                log_event(tx, "OfflineCardAuthorized", 1, at_ms, &payload.to_string())?;
+            }
+            tx.prepare_cached("UPDATE cart SET status = 'completed' WHERE id = ?1")?.execute([&cart_id])?;
+            Ok(sale)
+        })?;
+        Ok(sale)
+    }
+}
+
+fn build_sale(
+    shared: &Shared,
+    receipt_no: String,
+    at: jiff::Timestamp,
+    cart_id: Option<String>,
+    customer: Option<Customer>,
+    priced: &PricedCart,
+    settlement: Settlement,
+) -> Sale {
+    let cur = priced.currency;
+    let lines = priced
+        .lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let runs: Vec<(i64, i64)> = l.units.iter().map(|r| (r.count, r.amount.minor())).collect();
+            SaleLine {
+                line_no: i as u32 + 1,
+                sku: l.sku.clone(),
+                name: l.name.clone(),
+                quantity: l.quantity,
+                unit_price: l.unit_price,
+                base: l.base,
+                adjustments: l.adjustments.clone(),
+                discount: l.discount,
+                net: l.net,
+                tax: l.tax,
+                gross: l.gross,
+                taxes: l.taxes.clone(),
+                units: paid_units(&runs, l.gross.minor(), l.tax.minor(), cur),
+                returns_line: None,
+            }
+        })
+        .collect();
+    Sale {
+        receipt_no,
+        kind: SaleKind::Sale,
+        store_id: shared.config().store_id.clone(),
+        device_id: shared.config().device_id.clone(),
+        at: rfc3339(at),
+        at_ms: at.as_millisecond(),
+        currency: cur,
+        cart_id,
+        customer,
+        lines,
+        subtotal: priced.subtotal,
+        discount: priced.discount,
+        net: priced.net,
+        tax: priced.tax,
+        total: priced.total,
+        taxes: priced.taxes.clone(),
+        promotions: priced.promotions.clone(),
+        settlement,
+        original: None,
+        reason: None,
+    }
+}
+
+fn next_receipt(tx: &rusqlite::Connection, shared: &Shared) -> std::result::Result<(i64, String), Failure> {
+    let seq: i64 = tx
+        .query_row("SELECT value FROM meta WHERE key = 'receipt_seq'", [], |r| r.get::<_, String>(0))
+        .optional()?
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+        + 1;
+    tx.execute(
+        "INSERT INTO meta (key, value) VALUES ('receipt_seq', ?1) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        [seq.to_string()],
+    )?;
+    Ok((seq, format!("{}-{seq:06}", shared.config().device_id)))
+}
+
+fn insert_sale(tx: &rusqlite::Connection, seq: i64, sale: &Sale) -> std::result::Result<(), Failure> {
+    let record = serde_json::to_string(sale).map_err(|e| Error::Store(format!("cannot encode sale: {e}")))?;
+    let customer = sale.customer.as_ref().map(|c| serde_json::to_string(c).unwrap_or_default());
+    let kind = match sale.kind {
+        SaleKind::Sale => "sale",
+        SaleKind::Refund => "refund",
+    };
+    tx.prepare_cached(
+        "INSERT INTO sale (receipt_no, seq, kind, cart_id, original, at_ms, currency, total_minor, customer, record)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )?
+    .execute(params![
+        sale.receipt_no,
+        seq,
+        kind,
+        sale.cart_id,
+        sale.original,
+        sale.at_ms,
+        sale.currency.code(),
+        sale.total.minor(),
+        customer,
+        record
+    ])?;
+    for l in &sale.lines {
+        let (units, grams) = match l.quantity {
+            Quantity::Units(n) => (n, None),
+            Quantity::Grams(g) => (1, Some(g)),
+        };
+        tx.prepare_cached(
+            "INSERT INTO sale_line (receipt_no, line_no, sku, units, grams, amount_minor, tax_minor) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?
+        .execute(params![sale.receipt_no, l.line_no, l.sku, units, grams, l.gross.minor(), l.tax.minor()])?;
+    }
+    for (i, t) in sale.settlement.tenders.iter().enumerate() {
+        tx.prepare_cached("INSERT INTO sale_tender (receipt_no, idx, kind, amount_minor) VALUES (?1, ?2, ?3, ?4)")?
+            .execute(params![sale.receipt_no, i as i64, tender_kind_str(t.kind), t.amount.minor()])?;
+    }
+    let event = match sale.kind {
+        SaleKind::Sale => "SaleCompleted",
+        SaleKind::Refund => "RefundCompleted",
+    };
+    log_event(tx, event, SALE_EVENT_VERSION, sale.at_ms, &record)?;
+    Ok(())
+}
+
+fn tender_kind_str(k: TenderKind) -> &'static str {
+    match k {
+        TenderKind::Cash => "cash",
+        TenderKind::Card => "card",
+        TenderKind::GiftCard => "gift_card",
+        TenderKind::StoreCredit => "store_credit",
+    }
+}
+
+pub(crate) fn log_event(tx: &rusqlite::Connection, kind: &str, version: i64, at_ms: i64, payload: &str) -> std::result::Result<(), Failure> {
+    tx.prepare_cached("INSERT INTO event_log (type, version, at_ms, payload) VALUES (?1, ?2, ?3, ?4)")?
+        .execute(params![kind, version, at_ms, payload])?;
+    Ok(())
+}
+
+/// Outstanding offline card authorisations: recorded and not yet expired. (Store-and-forward
+/// will also drop them once HQ confirms them.)
+fn offline_exposure(shared: &Shared, now_ms: i64, currency: Currency) -> Result<Money> {
+    let payloads: Vec<String> = shared.read(|c| {
+        Ok(c.prepare_cached("SELECT payload FROM event_log WHERE type = 'OfflineCardAuthorized'")?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<Vec<String>>>()?)
+    })?;
+    let mut total = Money::zero(currency);
+    for p in payloads {
+        let v: serde_json::Value = serde_json::from_str(&p).map_err(|e| Error::Store(format!("unreadable event: {e}")))?;
+        let auth = &v["authorization"];
+        let expires = auth["expires_at_ms"].as_i64().unwrap_or(0);
+        if expires > now_ms {
+            let amount: Money = serde_json::from_value(auth["amount"].clone()).map_err(|e| Error::Store(format!("unreadable event: {e}")))?;
+            total = total.checked_add(amount)?;
+        }
+    }
+    Ok(total)
+}
+
+/// Sales, refunds and returns of one store: a view over the store file.
+#[derive(Clone)]
+pub struct Sales {
+    pub(crate) shared: Shared,
+}
+
+impl Sales {
+    /// The sale or refund with this receipt number.
+    pub fn get(&self, receipt_no: &str) -> Result<Sale> {
+        let record: Option<String> = self.shared.read(|c| {
+            Ok(c.prepare_cached("SELECT record FROM sale WHERE receipt_no = ?1")?.query_row([receipt_no], |r| r.get(0)).optional()?)
+        })?;
+        let record = record.ok_or_else(|| Error::UnknownReceipt { receipt_no: receipt_no.to_owned() })?;
+        serde_json::from_str(&record).map_err(|e| Error::Store(format!("sale {receipt_no} is unreadable: {e}")))
+    }
+
+    /// Receipt numbers, oldest first.
+    pub fn receipt_numbers(&self) -> Result<Vec<String>> {
+        self.shared.read(|c| {
+            Ok(c.prepare_cached("SELECT receipt_no FROM sale ORDER BY seq")?
+                .query_map([], |r| r.get(0))?
+                .collect::<rusqlite::Result<Vec<String>>>()?)
+        })
+    }
+
+    /// Units already returned of each line of `receipt_no`.
+    pub fn returned_units(&self, receipt_no: &str) -> Result<Vec<(u32, i64)>> {
+        self.shared.read(|c| {
+            Ok(c.prepare_cached("SELECT line_no, units FROM sale_returned WHERE receipt_no = ?1 ORDER BY line_no")?
+                .query_map([receipt_no], |r| Ok((r.get::<_, u32>(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+
+    /// Returns items of a sale: refunds the recorded amounts of the lowest-paid units first,
+    /// to the original tenders (or as store credit), in one transaction with its event.
+    pub fn return_items(&self, receipt_no: &str, items: &[ReturnItem], reason: &str, refund_to: RefundTo) -> Result<Sale> {
+        self.return_items_at(receipt_no, items, reason, refund_to, now())
+    }
+
+    pub fn return_items_at(
+        &self,
+        receipt_no: &str,
+        items: &[ReturnItem],
+        reason: &str,
+        refund_to: RefundTo,
+        at: jiff::Timestamp,
+    ) -> Result<Sale> {
+        if reason.trim().is_empty() {
+            return Err(Error::InvalidArgument("a return needs a reason".into()));
+        }
+        super::card_guard::check_free_text("return reason", reason)?;
+        if items.is_empty() {
+            return Err(Error::InvalidArgument("a return needs at least one item".into()));
+        }
+        let original = self.get(receipt_no)?;
+        if original.kind != SaleKind::Sale {
+            return Err(Error::ReturnRefused { receipt_no: receipt_no.to_owned(), reason: "it is itself a refund".into() });
+        }
+        let rules = self.shared.rules()?;
+        if let Some(days) = rules.settings.returns.return_days {
+            let age_ms = at.as_millisecond() - original.at_ms;
+            if age_ms > i64::from(days) * 86_400_000 {
+                return Err(Error::ReturnRefused { receipt_no: receipt_no.to_owned(), reason: format!("sold more than {days} days ago") });
+            }
+        }
+        let cur = original.currency;
+        let shared = self.shared.clone();
+        let reason = reason.to_owned();
+        let at_ms = at.as_millisecond();
+        shared.clone().write(|tx| {
+            let mut lines = Vec::new();
+            let mut refund_total = 0i64;
+            let mut refund_tax = 0i64;
+            for item in items {
+                let line = original.lines.iter().find(|l| l.line_no == item.line_no).ok_or_else(|| Error::ReturnRefused {
+                    receipt_no: receipt_no.to_owned(),
+                    reason: format!("it has no line {}", item.line_no),
+                })?;
+                let already: i64 = tx
+                    .prepare_cached("SELECT units FROM sale_returned WHERE receipt_no = ?1 AND line_no = ?2")?
+                    .query_row(params![receipt_no, item.line_no], |r| r.get(0))
+                    .optional()?
+                    .unwrap_or(0);
+                let sold = line.quantity.units();
+                if item.quantity < 1 || already + item.quantity > sold {
+                    return Err(Error::ReturnRefused {
+                        receipt_no: receipt_no.to_owned(),
+                        reason: format!(
+                            "line {} sold {sold} unit(s), {already} already returned; cannot return {}",
+                            item.line_no, item.quantity
+                        ),
+                    }
+                    .into());
+                }
+                // Units `already .. already + quantity` in lowest-paid-first order.
+                let (gross, tax) = take_units(&line.units, already, item.quantity);
+                tx.prepare_cached(
+                    "INSERT INTO sale_returned (receipt_no, line_no, units) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (receipt_no, line_no) DO UPDATE SET units = excluded.units",
+                )?
+                .execute(params![receipt_no, item.line_no, already + item.quantity])?;
+                refund_total += gross;
+                refund_tax += tax;
+                let quantity = match line.quantity {
+                    Quantity::Units(_) => Quantity::Units(item.quantity),
+                    q @ Quantity::Grams(_) => q,
+                };
+                lines.push(SaleLine {
+                    line_no: lines.len() as u32 + 1,
+                    sku: line.sku.clone(),
+                    name: line.name.clone(),
+                    quantity,
+                    unit_price: line.unit_price,
+                    base: Money::new(-gross, cur),
+                    adjustments: Vec::new(),
+                    discount: Money::zero(cur),
+                    net: Money::new(-(gross - tax), cur),
+                    tax: Money::new(-tax, cur),
+                    gross: Money::new(-gross, cur),
+                    taxes: Vec::new(),
+                    units: vec![],
+                    returns_line: Some(line.line_no),
+                });
+            }
+            // Tenders: cumulative over every refund of this receipt, on the returned amounts
+            // before cash rounding (the refunds' own totals are after it).
+            let before: i64 = tx
+                .prepare_cached(
+                    "SELECT COALESCE(-SUM(l.amount_minor), 0) FROM sale_line l JOIN sale s ON s.receipt_no = l.receipt_no
+                     WHERE s.original = ?1",
+                )?
+                .query_row([receipt_no], |r| r.get(0))?;
+            let rounding = rules.settings.tender_policy.cash_rounding;
+            let settlement = match refund_to {
+                RefundTo::OriginalTenders => {
+                    let parts = tender::refund_split(
+                        &original.settlement.tenders,
+                        rounding,
+                        Money::new(before, cur),
+                        Money::new(refund_total, cur),
+                    )?;
+                    tender::refund_settlement(&parts, Money::new(-refund_total, cur))?
+                }
+                RefundTo::StoreCredit => tender::store_credit_settlement(Money::new(-refund_total, cur)),
+            };
+            let (seq, refund_no) = next_receipt(tx, &shared)?;
+            let refund = Sale {
+                receipt_no: refund_no,
+                kind: SaleKind::Refund,
+                store_id: shared.config().store_id.clone(),
+                device_id: shared.config().device_id.clone(),
+                at: rfc3339(at),
+                at_ms,
+                currency: cur,
+                cart_id: None,
+                customer: original.customer.clone(),
+                subtotal: Money::new(-refund_total, cur),
+                discount: Money::zero(cur),
+                net: Money::new(-(refund_total - refund_tax), cur),
+                tax: Money::new(-refund_tax, cur),
+                total: Money::new(-refund_total, cur),
+                taxes: Vec::new(),
+                promotions: Vec::new(),
+                lines,
+                settlement,
+                original: Some(receipt_no.to_owned()),
+                reason: Some(reason.clone()),
+            };
+            insert_sale(tx, seq, &refund)?;
+            Ok(refund)
+        })
+    }
+
+    /// A return without a receipt, if the store's policy allows blind returns: each item is
+    /// refunded at its current shelf price (price lists, no promotions) with the store's tax,
+    /// capped by `returns.blind_max`, in cash (cash-rounded) or as store credit.
+    pub fn blind_return(&self, items: &[(String, i64)], reason: &str, refund_to: RefundTo) -> Result<Sale> {
+        self.blind_return_at(items, reason, refund_to, now())
+    }
+
+    pub fn blind_return_at(&self, items: &[(String, i64)], reason: &str, refund_to: RefundTo, at: jiff::Timestamp) -> Result<Sale> {
+        let refused = |why: String| Error::ReturnRefused { receipt_no: "(none: blind return)".into(), reason: why };
+        let rules = self.shared.rules()?;
+        let policy = &rules.settings.returns;
+        if !policy.blind_returns {
+            return Err(refused("the store does not accept returns without a receipt".into()));
+        }
+        if reason.trim().is_empty() {
+            return Err(Error::InvalidArgument("a return needs a reason".into()));
+        }
+        super::card_guard::check_free_text("return reason", reason)?;
+        if items.is_empty() {
+            return Err(Error::InvalidArgument("a return needs at least one item".into()));
+        }
+        // Price the items as a plain cart would be priced, without promotions or discounts.
+        let regime = rules.settings.tax_regime.as_ref().ok_or_else(|| {
+            Error::InvalidArgument("the store has no tax regime: set one in the store settings".into())
+        })?;
+        let cur = self.shared.config().currency;
+        let catalog = super::Catalog { shared: self.shared.clone() };
+        let ctx = super::price_list::PriceContext::new(&self.shared.config().store_id, &rules.settings.channel, at.as_millisecond(), cur);
+        let mut lines = Vec::with_capacity(items.len());
+        for (sku, quantity) in items {
+            let product = catalog.get(sku)?;
+            if product.sold_by != super::SoldBy::Unit {
+                return Err(refused(format!("{sku} is sold by weight and cannot be returned without a receipt")));
+            }
+            let price = catalog.resolve_price(sku, &ctx)?;
+            lines.push(super::pricing::PricingLine {
+                sku: sku.clone(),
+                name: product.name,
+                quantity: Quantity::Units(*quantity),
+                unit_price: price.amount,
+                tax_category: product.tax_category,
+                categories: Vec::new(),
+                tags: Vec::new(),
+                price_override: None,
+                discount: None,
+            });
+        }
+        let no_promotions = super::promotions::PromotionSet::new(&[], cur)?;
+        let priced = super::pricing::price(
+            &lines,
+            &super::pricing::PricingContext {
+                currency: cur,
+                promotions: &no_promotions,
+                mode: super::promotions::Mode::Priority,
+                tax_regime: regime,
+                customer_tax_exempt: false,
+                promo: super::promotions::PromoContext::new(at, rules.settings.time_zone()?),
+                rounding: rules.settings.rounding,
+                approval_above_percent: None,
+                order_discount: None,
+            },
+        )?;
+        if let Some(max) = policy.blind_max {
+            if priced.total.minor() > max.minor() {
+                return Err(refused(format!("{} is more than the {} a blind return may refund", priced.total, max)));
+            }
+        }
+        let total = priced.total.checked_neg()?;
+        let settlement = match refund_to {
+            RefundTo::StoreCredit => tender::store_credit_settlement(total),
+            RefundTo::OriginalTenders => {
+                let cash = match rules.settings.tender_policy.cash_rounding {
+                    Some(r) => r.apply(priced.total)?,
+                    None => priced.total,
+                };
+                let part = tender::RefundPart { kind: TenderKind::Cash, amount: cash, card: None, reference: None };
+                tender::refund_settlement(&[part], total)?
+            }
+        };
+        let shared = self.shared.clone();
+        let reason = reason.to_owned();
+        shared.clone().write(|tx| {
+            let (seq, refund_no) = next_receipt(tx, &shared)?;
+            let mut sale = build_sale(&shared, refund_no, at, None, None, &priced, settlement);
+            sale.kind = SaleKind::Refund;
+            sale.reason = Some(reason);
+            for l in &mut sale.lines {
+                for m in [&mut l.base, &mut l.net, &mut l.tax, &mut l.gross] {
+                    *m = Money::new(-m.minor(), cur);
+                }
+                l.units.clear();
+            }
+            for m in [&mut sale.subtotal, &mut sale.net, &mut sale.tax, &mut sale.total] {
+                *m = Money::new(-m.minor(), cur);
+            }
+            for t in &mut sale.taxes {
+                t.base = Money::new(-t.base.minor(), cur);
+                t.amount = Money::new(-t.amount.minor(), cur);
+            }
+            insert_sale(tx, seq, &sale)?;
+            Ok(sale)
+        })
+    }
+
+    /// A receipt for `receipt_no`, as structured data (render it with `render_text`).
+    pub fn receipt(&self, receipt_no: &str) -> Result<Receipt> {
+        let sale = self.get(receipt_no)?;
+        let rules = self.shared.rules()?;
+        Ok(receipt_of(&sale, &rules.settings))
+    }
+}
+
+/// Gross and tax of `n` units starting after the first `skip` units (lowest paid first).
+fn take_units(units: &[PaidUnits], skip: i64, n: i64) -> (i64, i64) {
+    let (mut skip, mut need) = (skip, n);
+    let (mut gross, mut tax) = (0i64, 0i64);
+    for u in units {
+        let mut avail = u.count;
+        let s = skip.min(avail);
+        skip -= s;
+        avail -= s;
+        let k = avail.min(need);
+        gross += k * u.gross.minor();
+        tax += k * u.tax.minor();
+        need -= k;
+        if need == 0 {
+            break;
+        }
+    }
+    (gross, tax)
+}
+
+pub(crate) fn receipt_of(sale: &Sale, settings: &super::settings::StoreSettings) -> Receipt {
+    let local = settings
+        .time_zone()
+        .ok()
+        .and_then(|tz| jiff::Timestamp::from_millisecond(sale.at_ms).ok().map(|t| tz.to_datetime(t).to_string()))
+        .unwrap_or_else(|| sale.at.clone());
+    Receipt {
+        store_name: settings.store_name.clone(),
+        store_id: sale.store_id.clone(),
+        device_id: sale.device_id.clone(),
+        receipt_no: sale.receipt_no.clone(),
+        at: local,
+        lines: sale
+            .lines
+            .iter()
+            .map(|l| ReceiptLine {
+                name: l.name.clone(),
+                quantity_text: match l.quantity {
+                    Quantity::Units(n) => n.to_string(),
+                    Quantity::Grams(g) => format!("{}.{:03} kg", g / 1000, g % 1000),
+                },
+                unit_price: l.unit_price,
+                // After discounts, in the shelf-price basis (the renderer shows the discounts).
+                amount: if sale.kind == SaleKind::Refund { l.gross } else { Money::new(l.base.minor() - l.discount.minor(), l.base.currency()) },
+                discounts: l.adjustments.iter().map(|a| (a.label.clone(), a.amount)).collect(),
+                tax_code: l.taxes.first().map(|t| t.rate_id.clone()).unwrap_or_default(),
+            })
+            .collect(),
+        subtotal: sale.subtotal,
+        discount_total: sale.discount,
+        tax_summary: sale.taxes.iter().map(|t| ReceiptTax { label: format!("{} {}%", t.rate_id, t.percent), base: t.base, amount: t.amount }).collect(),
+        total: sale.total,
+        cash_rounding: sale.settlement.cash_rounding,
+        tenders: sale.settlement.tenders.iter().map(ReceiptTender::from_settled).collect(),
+        change: sale.settlement.change,
+        footer: settings.receipt_footer.clone(),
+        is_refund: sale.kind == SaleKind::Refund,
+        original_receipt_no: sale.original.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paid_units_split_exactly_lowest_first() {
+        // B1G1: one unit paid 12.00 gross incl. 2.00 tax, the other free.
+        let u = paid_units(&[(1, 1200), (1, 0)], 1200, 200, Currency::EUR);
+        assert_eq!(u[0].gross.minor(), 0);
+        assert_eq!(u[1].gross.minor(), 1200);
+        assert_eq!(u.iter().map(|x| x.tax.minor() * x.count).sum::<i64>(), 200);
+        // 10.00 gross over 3 equal units: 3.33, 3.33, 3.34.
+        let u = paid_units(&[(3, 333)], 1000, 167, Currency::EUR);
+        assert_eq!(u.iter().map(|x| x.count * x.gross.minor()).sum::<i64>(), 1000);
+        assert_eq!(u.iter().map(|x| x.count * x.tax.minor()).sum::<i64>(), 167);
+        assert_eq!(take_units(&u, 0, 3), (1000, 167));
+        let (a, _) = take_units(&u, 0, 1);
+        let (b, _) = take_units(&u, 1, 2);
+        assert_eq!(a + b, 1000);
+    }
+}

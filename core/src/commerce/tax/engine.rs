@@ -1,0 +1,714 @@
+//! The computation: prepare lines against a validated regime, compute each level, assemble.
+
+use std::cmp::Ordering;
+
+use super::exact::{Int, Ratio};
+use super::regime::{InclusiveTarget, RegimeIndex, TaxRegime, TaxRoundingLevel};
+use super::{LineTax, RateAmount, RateTotal, TaxBreakdown, TaxInputLine};
+use crate::error::{Error, Result};
+use crate::money::{Currency, Money, RoundingMode};
+
+/// Computes the tax of an order's `lines` (amounts after discounts, in `currency`, in the
+/// regime's price basis) under `regime`. See the module documentation for every rule.
+///
+/// Errors: `INVALID_TAX_REGIME` (the regime does not validate), `UNKNOWN_TAX_CATEGORY` (a line's
+/// category is neither rated nor exempt), `CURRENCY_MISMATCH`, `INVALID_ARGUMENT` (a negative
+/// count), `MONEY_OVERFLOW`.
+pub fn compute(
+    regime: &TaxRegime,
+    currency: Currency,
+    lines: &[TaxInputLine],
+    customer_exempt: bool,
+) -> Result<TaxBreakdown> {
+    let index = regime.index()?;
+    let mut chains: Vec<Chain> = Vec::new();
+    let mut prepared: Vec<Prepared> = Vec::with_capacity(lines.len());
+    for (i, line) in lines.iter().enumerate() {
+        let amount = line_amount(i, line, currency)?;
+        let category = line.tax_category.as_str();
+        let chain = if index.exempt.contains(category) {
+            None
+        } else if let Some(rates) = index.by_category.get(category) {
+            match chains.iter().position(|c| c.category == category) {
+                Some(k) => Some(k),
+                None => {
+                    chains.push(Chain::new(category, rates, &index));
+                    Some(chains.len() - 1)
+                }
+            }
+        } else {
+            return Err(Error::UnknownTaxCategory {
+                category: category.to_owned(),
+                regime: regime.id.clone(),
+            });
+        };
+        prepared.push(Prepared { line, amount, chain });
+    }
+
+    let inclusive = regime.prices_include_tax;
+    let results: Vec<LineResult> = if customer_exempt && !inclusive {
+        prepared.iter().map(|p| LineResult { net: p.amount, amounts: Vec::new() }).collect()
+    } else {
+        let rounding = regime.rounding;
+        let mut results = match rounding.level {
+            TaxRoundingLevel::Unit | TaxRoundingLevel::Line => prepared
+                .iter()
+                .enumerate()
+                .map(|(i, p)| {
+                    per_line(i, p, &chains, &index, rounding.level, rounding.mode, rounding.inclusive_target)
+                })
+                .collect::<Result<Vec<_>>>()?,
+            TaxRoundingLevel::Total => {
+                order_level(&prepared, &chains, &index, rounding.mode, rounding.inclusive_target)?
+            }
+        };
+        if customer_exempt {
+            // Inclusive prices: the customer pays the net, the tax part is removed.
+            for r in &mut results {
+                r.amounts.clear();
+            }
+        }
+        results
+    };
+    assemble(&index, &chains, &prepared, &results, currency)
+}
+
+/// A line checked and summed, with the chain of rates of its category (`None`: exempt category).
+struct Prepared<'a> {
+    line: &'a TaxInputLine,
+    amount: i128,
+    chain: Option<usize>,
+}
+
+/// The rates of one category and their exact effective factors: rate `j` of the line taxes
+/// `factors[j] × net` (for a compound rate that includes the rates before it), so that
+/// gross = net × `one_plus_combined` (1 + the sum of the factors).
+struct Chain<'a> {
+    category: &'a str,
+    rates: Vec<usize>,
+    factors: Vec<Ratio>,
+    one_plus_combined: Ratio,
+}
+
+impl<'a> Chain<'a> {
+    fn new(category: &'a str, rates: &[usize], index: &RegimeIndex<'_>) -> Chain<'a> {
+        let mut combined = Ratio::zero();
+        let mut factors = Vec::with_capacity(rates.len());
+        for &r in rates {
+            let rate = &index.factors[r];
+            let factor = if index.regime.rates[r].compound {
+                rate.mul(&Ratio::one().add(&combined))
+            } else {
+                rate.clone()
+            };
+            combined = combined.add(&factor);
+            factors.push(factor);
+        }
+        Chain { category, rates: rates.to_vec(), factors, one_plus_combined: Ratio::one().add(&combined) }
+    }
+
+    fn compound(&self, index: &RegimeIndex<'_>, position: usize) -> bool {
+        index.regime.rates[self.rates[position]].compound
+    }
+}
+
+/// A line's net and the tax of each rate of its chain (positions as in the chain).
+struct LineResult {
+    net: i128,
+    amounts: Vec<i128>,
+}
+
+fn overflow(what: String) -> Error {
+    Error::MoneyOverflow { operation: what }
+}
+
+fn to_i128(v: &Int, what: impl Fn() -> String) -> Result<i128> {
+    v.to_i128().ok_or_else(|| overflow(what()))
+}
+
+fn line_amount(i: usize, line: &TaxInputLine, currency: Currency) -> Result<i128> {
+    let mut total: i128 = 0;
+    for (k, run) in line.units.iter().enumerate() {
+        if run.amount.currency() != currency {
+            return Err(Error::CurrencyMismatch {
+                expected: currency.code().to_owned(),
+                found: run.amount.currency().code().to_owned(),
+            });
+        }
+        if run.count < 0 {
+            return Err(Error::InvalidArgument(format!(
+                "tax line {i} ({:?}), run {k}: count {} is negative; a refund is negative amounts, not negative counts",
+                line.tax_category, run.count
+            )));
+        }
+        // i64 × i64 fits in i128; only the sum of very many runs could not.
+        let run_total = i128::from(run.count) * i128::from(run.amount.minor());
+        total = total.checked_add(run_total).ok_or_else(|| overflow(format!("tax line {i} amount")))?;
+    }
+    Ok(total)
+}
+
+/// Unit or line level: every line on its own.
+fn per_line(
+    i: usize,
+    p: &Prepared<'_>,
+    chains: &[Chain<'_>],
+    index: &RegimeIndex<'_>,
+    level: TaxRoundingLevel,
+    mode: RoundingMode,
+    target: InclusiveTarget,
+) -> Result<LineResult> {
+    let Some(chain) = p.chain.map(|k| &chains[k]) else {
+        return Ok(LineResult { net: p.amount, amounts: Vec::new() });
+    };
+    let inclusive = index.regime.prices_include_tax;
+    let split = |amount: i128| -> Result<Vec<i128>> {
+        if inclusive {
+            split_inclusive(i, amount, chain, mode, target)
+        } else {
+            split_exclusive(i, amount, chain, index, mode)
+        }
+    };
+    let amounts = if level == TaxRoundingLevel::Unit {
+        let mut amounts = vec![0i128; chain.rates.len()];
+        for run in &p.line.units {
+            let count = i128::from(run.count);
+            for (total, unit_tax) in amounts.iter_mut().zip(split(i128::from(run.amount.minor()))?) {
+                *total = unit_tax
+                    .checked_mul(count)
+                    .and_then(|t| total.checked_add(t))
+                    .ok_or_else(|| overflow(format!("tax on line {i}")))?;
+            }
+        }
+        amounts
+    } else {
+        split(p.amount)?
+    };
+    let net = if inclusive {
+        p.amount.checked_sub(checked_sum(&amounts, i)?).ok_or_else(|| overflow(format!("tax on line {i}")))?
+    } else {
+        p.amount
+    };
+    Ok(LineResult { net, amounts })
+}
+
+/// Tax-exclusive: each rate rounded on its base; a compound rate's base adds the rounded taxes
+/// before it.
+fn split_exclusive(
+    i: usize,
+    net: i128,
+    chain: &Chain<'_>,
+    index: &RegimeIndex<'_>,
+    mode: RoundingMode,
+) -> Result<Vec<i128>> {
+    let mut amounts = Vec::with_capacity(chain.rates.len());
+    let mut preceding: i128 = 0;
+    for (position, &r) in chain.rates.iter().enumerate() {
+        let base = if chain.compound(index, position) {
+            net.checked_add(preceding).ok_or_else(|| overflow(format!("tax on line {i}")))?
+        } else {
+            net
+        };
+        let tax = to_i128(&index.factors[r].mul_int(base).round(mode), || format!("tax on line {i}"))?;
+        preceding = preceding.checked_add(tax).ok_or_else(|| overflow(format!("tax on line {i}")))?;
+        amounts.push(tax);
+    }
+    Ok(amounts)
+}
+
+/// Tax-inclusive: the line's tax rounded per `target`, split between its rates on their exact
+/// shares.
+fn split_inclusive(
+    i: usize,
+    gross: i128,
+    chain: &Chain<'_>,
+    mode: RoundingMode,
+    target: InclusiveTarget,
+) -> Result<Vec<i128>> {
+    let exact_net = exact_net(gross, chain);
+    let shares: Vec<Ratio> = chain.factors.iter().map(|f| exact_net.mul(f)).collect();
+    let what = || format!("tax on line {i}");
+    let tax = match target {
+        InclusiveTarget::Tax => to_i128(&Ratio::from_i128(gross).sub(&exact_net).round(mode), what)?,
+        InclusiveTarget::Net => {
+            gross.checked_sub(to_i128(&exact_net.round(mode), what)?).ok_or_else(|| overflow(what()))?
+        }
+    };
+    apportion(tax, &shares)
+}
+
+fn exact_net(gross: i128, chain: &Chain<'_>) -> Ratio {
+    // 1 + combined >= 1, so the division cannot fail.
+    Ratio::from_i128(gross).div(&chain.one_plus_combined).unwrap_or_else(Ratio::zero)
+}
+
+/// Total level: exact tax per rate over the order, rounded once per rate, allocated to lines.
+fn order_level(
+    prepared: &[Prepared<'_>],
+    chains: &[Chain<'_>],
+    index: &RegimeIndex<'_>,
+    mode: RoundingMode,
+    target: InclusiveTarget,
+) -> Result<Vec<LineResult>> {
+    let inclusive = index.regime.prices_include_tax;
+    let rate_count = index.regime.rates.len();
+    // Per rate: (line, position in the line's chain, exact share).
+    let mut shares_by_rate: Vec<Vec<(usize, usize, Ratio)>> = vec![Vec::new(); rate_count];
+    let mut exact_total_net = Ratio::zero();
+    let mut taxed_gross: i128 = 0;
+    for (i, p) in prepared.iter().enumerate() {
+        let Some(chain) = p.chain.map(|k| &chains[k]) else { continue };
+        let net = if inclusive { exact_net(p.amount, chain) } else { Ratio::from_i128(p.amount) };
+        for (position, (&r, factor)) in chain.rates.iter().zip(&chain.factors).enumerate() {
+            shares_by_rate[r].push((i, position, net.mul(factor)));
+        }
+        exact_total_net = exact_total_net.add(&net);
+        taxed_gross = taxed_gross.checked_add(p.amount).ok_or_else(|| overflow("order amount".into()))?;
+    }
+    let used: Vec<usize> = (0..rate_count).filter(|&r| !shares_by_rate[r].is_empty()).collect();
+    let exact_totals: Vec<Ratio> = used
+        .iter()
+        .map(|&r| shares_by_rate[r].iter().fold(Ratio::zero(), |acc, (_, _, s)| acc.add(s)))
+        .collect();
+    let rounded_totals: Vec<i128> = if inclusive && target == InclusiveTarget::Net {
+        let net = to_i128(&exact_total_net.round(mode), || "order net".into())?;
+        apportion(taxed_gross.checked_sub(net).ok_or_else(|| overflow("order tax".into()))?, &exact_totals)?
+    } else {
+        exact_totals.iter().map(|t| to_i128(&t.round(mode), || "order tax".into())).collect::<Result<_>>()?
+    };
+
+    let mut results: Vec<LineResult> = prepared
+        .iter()
+        .map(|p| LineResult { net: p.amount, amounts: vec![0; p.chain.map_or(0, |k| chains[k].rates.len())] })
+        .collect();
+    for (&r, &rounded) in used.iter().zip(&rounded_totals) {
+        let shares: Vec<Ratio> = shares_by_rate[r].iter().map(|(_, _, s)| s.clone()).collect();
+        for ((line, position, _), amount) in shares_by_rate[r].iter().zip(apportion(rounded, &shares)?) {
+            results[*line].amounts[*position] = amount;
+        }
+    }
+    if inclusive {
+        for (i, result) in results.iter_mut().enumerate() {
+            let tax = checked_sum(&result.amounts, i)?;
+            result.net = result.net.checked_sub(tax).ok_or_else(|| overflow(format!("tax on line {i}")))?;
+        }
+    }
+    Ok(results)
+}
+
+/// Whole parts of `shares` summing to `target`, by largest remainder: start from each share
+/// truncated toward zero, then move the parts with the largest fractional remainder (in the
+/// direction `target` needs) one unit each, ties to the later part. `target` must lie between the
+/// sums of the shares' floors and ceilings, which every caller's rounding guarantees.
+fn apportion(target: i128, shares: &[Ratio]) -> Result<Vec<i128>> {
+    let mut parts = Vec::with_capacity(shares.len());
+    let mut fractions = Vec::with_capacity(shares.len());
+    let mut sum: i128 = 0;
+    for share in shares {
+        let (whole, fraction) = share.split_trunc();
+        let whole = to_i128(&whole, || "tax allocation".into())?;
+        sum = sum.checked_add(whole).ok_or_else(|| overflow("tax allocation".into()))?;
+        parts.push(whole);
+        fractions.push(fraction);
+    }
+    let missing = target.checked_sub(sum).ok_or_else(|| overflow("tax allocation".into()))?;
+    if missing == 0 {
+        return Ok(parts);
+    }
+    let direction: i32 = if missing > 0 { 1 } else { -1 };
+    let mut candidates: Vec<usize> =
+        (0..shares.len()).filter(|&k| fractions[k].signum() == direction).collect();
+    candidates.sort_by(|&a, &b| match fractions[b].cmp_abs(&fractions[a]) {
+        Ordering::Equal => b.cmp(&a),
+        other => other,
+    });
+    let needed = missing.unsigned_abs();
+    if (candidates.len() as u128) < needed {
+        return Err(Error::InvalidArgument(format!(
+            "internal error: cannot allocate {target} minor units of tax over {} shares; please report this",
+            shares.len()
+        )));
+    }
+    for &k in candidates.iter().take(needed as usize) {
+        parts[k] += i128::from(direction);
+    }
+    Ok(parts)
+}
+
+fn checked_sum(values: &[i128], line: usize) -> Result<i128> {
+    values
+        .iter()
+        .try_fold(0i128, |acc, v| acc.checked_add(*v))
+        .ok_or_else(|| overflow(format!("tax on line {line}")))
+}
+
+fn money(v: i128, currency: Currency, what: impl Fn() -> String) -> Result<Money> {
+    i64::try_from(v).map(|m| Money::new(m, currency)).map_err(|_| overflow(what()))
+}
+
+fn assemble(
+    index: &RegimeIndex<'_>,
+    chains: &[Chain<'_>],
+    prepared: &[Prepared<'_>],
+    results: &[LineResult],
+    currency: Currency,
+) -> Result<TaxBreakdown> {
+    let rates = &index.regime.rates;
+    let mut rate_sums: Vec<Option<(i128, i128)>> = vec![None; rates.len()];
+    let (mut net_sum, mut tax_sum, mut gross_sum) = (0i128, 0i128, 0i128);
+    let mut lines = Vec::with_capacity(results.len());
+    for (i, (p, result)) in prepared.iter().zip(results).enumerate() {
+        let what = || format!("tax line {i}");
+        let tax = checked_sum(&result.amounts, i)?;
+        let gross = result.net.checked_add(tax).ok_or_else(|| overflow(what()))?;
+        let mut taxes = Vec::with_capacity(result.amounts.len());
+        if let Some(chain) = p.chain.map(|k| &chains[k]).filter(|_| !result.amounts.is_empty()) {
+            let mut preceding: i128 = 0;
+            for (position, (&r, &amount)) in chain.rates.iter().zip(&result.amounts).enumerate() {
+                let base = if chain.compound(index, position) {
+                    result.net.checked_add(preceding).ok_or_else(|| overflow(what()))?
+                } else {
+                    result.net
+                };
+                preceding = preceding.checked_add(amount).ok_or_else(|| overflow(what()))?;
+                let sums = rate_sums[r].get_or_insert((0, 0));
+                sums.0 = sums.0.checked_add(base).ok_or_else(|| overflow(what()))?;
+                sums.1 = sums.1.checked_add(amount).ok_or_else(|| overflow(what()))?;
+                taxes.push(RateAmount {
+                    rate_id: rates[r].id.clone(),
+                    percent: rates[r].percent,
+                    base: money(base, currency, what)?,
+                    amount: money(amount, currency, what)?,
+                });
+            }
+        }
+        net_sum = net_sum.checked_add(result.net).ok_or_else(|| overflow(what()))?;
+        tax_sum = tax_sum.checked_add(tax).ok_or_else(|| overflow(what()))?;
+        gross_sum = gross_sum.checked_add(gross).ok_or_else(|| overflow(what()))?;
+        lines.push(LineTax {
+            tax_category: p.line.tax_category.clone(),
+            net: money(result.net, currency, what)?,
+            tax: money(tax, currency, what)?,
+            gross: money(gross, currency, what)?,
+            taxes,
+        });
+    }
+    let mut totals = Vec::new();
+    for (rate, sums) in rates.iter().zip(&rate_sums) {
+        if let Some((base, amount)) = *sums {
+            let what = || format!("total of tax rate {:?}", rate.id);
+            totals.push(RateTotal {
+                rate_id: rate.id.clone(),
+                name: rate.name.clone(),
+                percent: rate.percent,
+                base: money(base, currency, what)?,
+                amount: money(amount, currency, what)?,
+            });
+        }
+    }
+    Ok(TaxBreakdown {
+        lines,
+        totals,
+        net: money(net_sum, currency, || "order net".into())?,
+        tax: money(tax_sum, currency, || "order tax".into())?,
+        gross: money(gross_sum, currency, || "order gross".into())?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::commerce::tax::{TaxInputLine, UnitRun};
+
+    fn m(minor: i64) -> Money {
+        Money::new(minor, Currency::GBP)
+    }
+
+    fn regime(
+        inclusive: bool,
+        mode: &str,
+        level: &str,
+        target: &str,
+        rates: &str,
+        exempt: &str,
+    ) -> TaxRegime {
+        let json = format!(
+            r#"{{"id":"test","prices_include_tax":{inclusive},
+                "rounding":{{"mode":"{mode}","level":"{level}","inclusive_target":"{target}"}},
+                "rates":[{rates}],"exempt_categories":[{exempt}]}}"#
+        );
+        TaxRegime::from_json(&json).unwrap()
+    }
+
+    fn uk(mode: &str, level: &str) -> TaxRegime {
+        regime(
+            true,
+            mode,
+            level,
+            "tax",
+            r#"{"id":"vat-std","name":"VAT 20%","categories":["standard"],"percent":20},
+               {"id":"vat-red","name":"VAT 5%","categories":["reduced"],"percent":5},
+               {"id":"vat-zero","name":"VAT 0%","categories":["zero"],"percent":0}"#,
+            r#""stamps""#,
+        )
+    }
+
+    fn ny(level: &str) -> TaxRegime {
+        regime(
+            false,
+            "half_up",
+            level,
+            "tax",
+            r#"{"id":"ny","name":"NY sales tax","categories":["general"],"percent":"8.875"}"#,
+            r#""groceries""#,
+        )
+    }
+
+    fn line(category: &str, count: i64, amount: i64) -> TaxInputLine {
+        TaxInputLine::uniform(category, count, m(amount))
+    }
+
+    /// (net, tax, gross) of each line, in minor units.
+    fn line_totals(b: &TaxBreakdown) -> Vec<(i64, i64, i64)> {
+        b.lines.iter().map(|l| (l.net.minor(), l.tax.minor(), l.gross.minor())).collect()
+    }
+
+    /// (rate id, base, amount) of each rate total.
+    fn rate_totals(b: &TaxBreakdown) -> Vec<(&str, i64, i64)> {
+        b.totals.iter().map(|t| (t.rate_id.as_str(), t.base.minor(), t.amount.minor())).collect()
+    }
+
+    fn line_rates(l: &LineTax) -> Vec<(&str, i64, i64)> {
+        l.taxes.iter().map(|t| (t.rate_id.as_str(), t.base.minor(), t.amount.minor())).collect()
+    }
+
+    #[test]
+    fn uk_vat_unit_and_line_level_differ() {
+        let lines = [line("standard", 3, 99)];
+        // Per unit: 0.99 × 20/120 = 0.165 → half-up 0.17, × 3 = 0.51.
+        let unit = compute(&uk("half_up", "unit"), Currency::GBP, &lines, false).unwrap();
+        assert_eq!(line_totals(&unit), [(246, 51, 297)]);
+        // Per line: 2.97 × 20/120 = 0.495 → half-up 0.50.
+        let per_line = compute(&uk("half_up", "line"), Currency::GBP, &lines, false).unwrap();
+        assert_eq!(line_totals(&per_line), [(247, 50, 297)]);
+        assert_eq!(rate_totals(&per_line), [("vat-std", 247, 50)]);
+        // Half-even: 0.165 → 0.16 (×3 = 0.48); 0.495 → 0.50.
+        let unit = compute(&uk("half_even", "unit"), Currency::GBP, &lines, false).unwrap();
+        assert_eq!(line_totals(&unit), [(249, 48, 297)]);
+        assert_eq!(compute(&uk("half_even", "line"), Currency::GBP, &lines, false).unwrap().tax, m(50));
+    }
+
+    #[test]
+    fn inclusive_target_net_rounds_the_net() {
+        let mut r = uk("half_even", "line");
+        let lines = [line("standard", 1, 99)];
+        // Tax target: 0.99/6 = 0.165 → 0.16, net 0.83.
+        assert_eq!(line_totals(&compute(&r, Currency::GBP, &lines, false).unwrap()), [(83, 16, 99)]);
+        // Net target: 0.99/1.2 = 0.825 → 0.82, tax 0.17.
+        r.rounding.inclusive_target = InclusiveTarget::Net;
+        assert_eq!(line_totals(&compute(&r, Currency::GBP, &lines, false).unwrap()), [(82, 17, 99)]);
+    }
+
+    #[test]
+    fn standard_reduced_zero_rated_and_exempt_on_one_receipt() {
+        let lines =
+            [line("standard", 2, 120), line("reduced", 1, 299), line("zero", 1, 300), line("stamps", 1, 85)];
+        let b = compute(&uk("half_up", "line"), Currency::GBP, &lines, false).unwrap();
+        // 2.40 incl. 20% → 0.40; 2.99 incl. 5% → 0.142380.. → 0.14; zero-rated 3.00 → 0; stamps exempt.
+        assert_eq!(line_totals(&b), [(200, 40, 240), (285, 14, 299), (300, 0, 300), (85, 0, 85)]);
+        assert_eq!(line_rates(&b.lines[2]), [("vat-zero", 300, 0)]);
+        assert!(b.lines[3].taxes.is_empty());
+        assert_eq!(rate_totals(&b), [("vat-std", 200, 40), ("vat-red", 285, 14), ("vat-zero", 300, 0)]);
+        assert_eq!(b.totals[0].name, "VAT 20%");
+        assert_eq!((b.net, b.tax, b.gross), (m(870), m(54), m(924)));
+    }
+
+    #[test]
+    fn us_sales_tax_total_level_rounds_once_and_allocates() {
+        // Five separately scanned 1.00 items and one 100%-discounted item.
+        let lines: Vec<_> = [100, 100, 100, 100, 100, 0].iter().map(|&a| line("general", 1, a)).collect();
+        // Line level: 8.875 → 9 on each, 0.45.
+        let b = compute(&ny("line"), Currency::GBP, &lines, false).unwrap();
+        assert_eq!(b.tax, m(45));
+        // Total level: 5.00 × 8.875% = 0.44375 → 0.44, allocated 8 + 9 + 9 + 9 + 9 (ties to the
+        // later lines), and nothing to the zero line.
+        let b = compute(&ny("total"), Currency::GBP, &lines, false).unwrap();
+        assert_eq!(b.tax, m(44));
+        let taxes: Vec<i64> = b.lines.iter().map(|l| l.tax.minor()).collect();
+        assert_eq!(taxes, [8, 9, 9, 9, 9, 0]);
+        assert_eq!(line_rates(&b.lines[5]), [("ny", 0, 0)]);
+        assert_eq!(rate_totals(&b), [("ny", 500, 44)]);
+        assert_eq!((b.net, b.gross), (m(500), m(544)));
+        // Mixed amounts: 5.97, 4.99, 1.00 → 0.529.. + 0.442.. + 0.08875 = 1.06145 → 1.06.
+        let lines = [line("general", 3, 199), line("general", 1, 499), line("general", 2, 50)];
+        let b = compute(&ny("total"), Currency::GBP, &lines, false).unwrap();
+        assert_eq!(line_totals(&b), [(597, 53, 650), (499, 44, 543), (100, 9, 109)]);
+        assert_eq!(b.tax, m(106));
+    }
+
+    #[test]
+    fn inclusive_total_level_leaves_nothing_on_a_zero_line() {
+        let lines = [line("standard", 1, 99), line("standard", 1, 0), line("standard", 1, 99)];
+        let b = compute(&uk("half_up", "total"), Currency::GBP, &lines, false).unwrap();
+        // 1.98/6 = 0.33 exactly; each 0.99 line is 0.165 → 0.16 and 0.17 (tie to the later line).
+        assert_eq!(line_totals(&b), [(83, 16, 99), (0, 0, 0), (82, 17, 99)]);
+    }
+
+    #[test]
+    fn compound_rate_taxes_the_tax_before_it() {
+        let r = |level: &str, inclusive: bool| {
+            regime(
+                inclusive,
+                "half_up",
+                level,
+                "tax",
+                r#"{"id":"gst","name":"GST 5%","categories":["general"],"percent":5},
+                   {"id":"pst","name":"PST 7% on GST","categories":["general"],"percent":7,"compound":true}"#,
+                "",
+            )
+        };
+        // 10.00 net: GST 0.50; PST 7% of 10.50 = 0.735 → 0.74.
+        let b = compute(&r("line", false), Currency::GBP, &[line("general", 1, 1000)], false).unwrap();
+        assert_eq!(line_rates(&b.lines[0]), [("gst", 1000, 50), ("pst", 1050, 74)]);
+        assert_eq!(line_totals(&b), [(1000, 124, 1124)]);
+        // Two such lines: line level 2 × 1.24; total level GST 1.00, PST 7% × 1.05 × 20.00 = 1.47.
+        let two = [line("general", 1, 1000), line("general", 1, 1000)];
+        assert_eq!(compute(&r("line", false), Currency::GBP, &two, false).unwrap().tax, m(248));
+        let b = compute(&r("total", false), Currency::GBP, &two, false).unwrap();
+        assert_eq!(rate_totals(&b), [("gst", 2000, 100), ("pst", 2100, 147)]);
+        assert_eq!(line_rates(&b.lines[0]), [("gst", 1000, 50), ("pst", 1050, 73)]);
+        assert_eq!(line_rates(&b.lines[1]), [("gst", 1000, 50), ("pst", 1050, 74)]);
+        // Inclusive 11.24: combined 12.35%, tax = 11.24 × 0.1235/1.1235 = 1.2355.. → 1.24, split on
+        // exact shares 0.5002.. and 0.7353.. → 0.50 and 0.74.
+        let b = compute(&r("line", true), Currency::GBP, &[line("general", 1, 1124)], false).unwrap();
+        assert_eq!(line_rates(&b.lines[0]), [("gst", 1000, 50), ("pst", 1050, 74)]);
+        assert_eq!(line_totals(&b), [(1000, 124, 1124)]);
+    }
+
+    #[test]
+    fn several_rates_on_one_inclusive_line_split_by_largest_remainder() {
+        let r = regime(
+            true,
+            "half_even",
+            "line",
+            "tax",
+            r#"{"id":"a","name":"A 10%","categories":["x"],"percent":10},
+               {"id":"b","name":"B 5%","categories":["x"],"percent":5}"#,
+            "",
+        );
+        // 1.00 incl. 15%: tax 0.1304.. → 0.13; shares 0.0869.. and 0.0434.. → 0.09 and 0.04.
+        let b = compute(&r, Currency::GBP, &[line("x", 1, 100)], false).unwrap();
+        assert_eq!(line_rates(&b.lines[0]), [("a", 87, 9), ("b", 87, 4)]);
+        assert_eq!(line_totals(&b), [(87, 13, 100)]);
+    }
+
+    #[test]
+    fn exempt_customers() {
+        // Exclusive: nothing is added.
+        let lines = [line("general", 3, 199), line("groceries", 1, 250)];
+        let b = compute(&ny("line"), Currency::GBP, &lines, true).unwrap();
+        assert_eq!(line_totals(&b), [(597, 0, 597), (250, 0, 250)]);
+        assert!(b.totals.is_empty() && b.lines.iter().all(|l| l.taxes.is_empty()));
+        // Inclusive: the customer pays the net a taxed receipt would show (2.97 → net 2.47).
+        let lines = [line("standard", 3, 99), line("stamps", 1, 85)];
+        let b = compute(&uk("half_up", "line"), Currency::GBP, &lines, true).unwrap();
+        assert_eq!(line_totals(&b), [(247, 0, 247), (85, 0, 85)]);
+        assert!(b.totals.is_empty());
+        assert_eq!((b.net, b.tax, b.gross), (m(332), m(0), m(332)));
+        // A category the regime does not know is still an error.
+        let err = compute(&uk("half_up", "line"), Currency::GBP, &[line("books", 1, 1)], true).unwrap_err();
+        assert_eq!(err.code(), "UNKNOWN_TAX_CATEGORY");
+    }
+
+    #[test]
+    fn refunds_negate_the_sale() {
+        for level in ["unit", "line", "total"] {
+            for (r, lines) in [
+                (
+                    uk("half_up", level),
+                    vec![line("standard", 3, 99), line("reduced", 2, 299), line("zero", 1, 5)],
+                ),
+                (ny(level), vec![line("general", 3, 199), line("general", 1, 100), line("groceries", 1, 7)]),
+            ] {
+                let sale = compute(&r, Currency::GBP, &lines, false).unwrap();
+                let negated: Vec<_> = lines
+                    .iter()
+                    .map(|l| {
+                        let units =
+                            l.units.iter().map(|u| UnitRun::new(u.count, m(-u.amount.minor()))).collect();
+                        TaxInputLine::new(&l.tax_category, units)
+                    })
+                    .collect();
+                let refund = compute(&r, Currency::GBP, &negated, false).unwrap();
+                let neg =
+                    |v: Vec<(i64, i64, i64)>| v.into_iter().map(|(a, b, c)| (-a, -b, -c)).collect::<Vec<_>>();
+                assert_eq!(line_totals(&refund), neg(line_totals(&sale)), "{level}");
+                assert_eq!(rate_totals(&refund), neg_rates(rate_totals(&sale)), "{level}");
+            }
+        }
+        fn neg_rates(v: Vec<(&str, i64, i64)>) -> Vec<(&str, i64, i64)> {
+            v.into_iter().map(|(id, b, a)| (id, -b, -a)).collect()
+        }
+    }
+
+    #[test]
+    fn input_errors_are_typed() {
+        let r = ny("line");
+        let err = compute(&r, Currency::GBP, &[line("books", 1, 100)], false).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            r#"UNKNOWN_TAX_CATEGORY: tax category "books" has no rate and is not exempt in tax regime "test""#
+        );
+        let usd = TaxInputLine::uniform("general", 1, Money::new(1, Currency::USD));
+        assert_eq!(compute(&r, Currency::GBP, &[usd], false).unwrap_err().code(), "CURRENCY_MISMATCH");
+        let err = compute(&r, Currency::GBP, &[line("general", -1, 100)], false).unwrap_err();
+        assert_eq!(err.code(), "INVALID_ARGUMENT");
+        // Net fits, net + tax does not.
+        let err = compute(&r, Currency::GBP, &[line("general", 1, i64::MAX)], false).unwrap_err();
+        assert_eq!(err.code(), "MONEY_OVERFLOW");
+        let err = compute(&r, Currency::GBP, &[line("general", i64::MAX, i64::MAX)], false).unwrap_err();
+        assert_eq!(err.code(), "MONEY_OVERFLOW");
+        for level in ["unit", "line", "total"] {
+            let r = uk("up", level);
+            let huge = [line("standard", 1, i64::MAX), line("standard", 1, i64::MAX)];
+            assert_eq!(
+                compute(&r, Currency::GBP, &huge, false).unwrap_err().code(),
+                "MONEY_OVERFLOW",
+                "{level}"
+            );
+        }
+        // An invalid regime built in code is refused too.
+        let mut bad = ny("line");
+        bad.rates[0].percent = crate::money::Percent::whole(101);
+        assert_eq!(compute(&bad, Currency::GBP, &[], false).unwrap_err().code(), "INVALID_TAX_REGIME");
+    }
+
+    #[test]
+    fn empty_orders_and_lines() {
+        let b = compute(&ny("total"), Currency::GBP, &[], false).unwrap();
+        assert!(b.lines.is_empty() && b.totals.is_empty());
+        assert_eq!((b.net, b.tax, b.gross), (m(0), m(0), m(0)));
+        let b = compute(&ny("unit"), Currency::GBP, &[TaxInputLine::new("general", vec![])], false).unwrap();
+        assert_eq!(line_totals(&b), [(0, 0, 0)]);
+        assert_eq!(rate_totals(&b), [("ny", 0, 0)]);
+    }
+
+    #[test]
+    fn apportion_is_exact_and_symmetric() {
+        let r = |n, d| Ratio::new(n, d).unwrap();
+        // 0.4 + 0.4 + 0.4 + 0.4 + 0.4 = 2: two parts get a unit, the later ones.
+        let shares = vec![r(2, 5); 5];
+        assert_eq!(apportion(2, &shares).unwrap(), [0, 0, 0, 1, 1]);
+        let negated: Vec<_> = shares.iter().map(Ratio::neg).collect();
+        assert_eq!(apportion(-2, &negated).unwrap(), [0, 0, 0, -1, -1]);
+        // Mixed signs (sale 1.5 and return -1.5, total 0): symmetric under negation.
+        let mixed = [r(3, 2), r(-3, 2)];
+        let parts = apportion(0, &mixed).unwrap();
+        assert_eq!(parts.iter().sum::<i128>(), 0);
+        let neg: Vec<_> = mixed.iter().map(Ratio::neg).collect();
+        assert_eq!(apportion(0, &neg).unwrap(), parts.iter().map(|p| -p).collect::<Vec<_>>());
+        // Whole shares stay whole; an impossible target is an error, not a panic.
+        assert_eq!(apportion(3, &[r(0, 1), r(3, 1)]).unwrap(), [0, 3]);
+        assert_eq!(apportion(5, &[r(0, 1), r(3, 1)]).unwrap_err().code(), "INVALID_ARGUMENT");
+    }
+}
