@@ -51,9 +51,10 @@ pub fn promotions(n: usize) -> Vec<Promotion> {
                 r#"{{"type":"bundle","groups":[{{"target":{{"skus":["{a}"]}},"quantity":1}},{{"target":{{"skus":["{b}"]}},"quantity":1}}],"percent":"15"}}"#
             ),
             6 => format!(r#"{{"type":"percent_off","target":{{"categories":["{cat}"]}},"percent":"3"}},"coupon_gated":true"#),
-            _ => format!(r#"{{"type":"order_percent_off","percent":"2","min_spend":"{}.00"}}"#, 500 + i),
+            _ => format!(r#"{{"type":"order_percent_off","percent":"2","min_spend":"{}.00"}},"coupon_gated":true"#, 500 + i),
         };
-        // Category-wide ones are coupon-gated (as they would be), so they stay candidates only.
+        // Category- and order-wide ones are coupon-gated (as they are in stores: a thousand
+        // order-wide discounts do not all apply at once), so they stay candidates only.
         let (rule, cond) = match rule.strip_suffix(r#","coupon_gated":true"#) {
             Some(r) => (r.to_owned(), format!(r#","conditions":{{"coupon":"C{i}"}}"#)),
             None => (rule, String::new()),

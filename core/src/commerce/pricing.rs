@@ -568,11 +568,19 @@ pub struct RequestOverride {
     pub reason: String,
 }
 
+/// Parses an amount of the request, naming its JSON path in an `INVALID_AMOUNT` error.
+fn amount_at(text: &str, cur: Currency, path: &str) -> Result<Money> {
+    Money::parse(text, cur).map_err(|e| match e {
+        Error::InvalidAmount { input, reason } => Error::InvalidAmount { input, reason: format!("{reason} (pricing request at {path})") },
+        other => other,
+    })
+}
+
 impl RequestDiscount {
-    fn to_manual(&self, cur: Currency) -> Result<ManualDiscount> {
+    fn to_manual(&self, cur: Currency, path: &str) -> Result<ManualDiscount> {
         Ok(ManualDiscount {
             percent: self.percent,
-            amount: self.amount.as_deref().map(|a| Money::parse(a, cur)).transpose()?,
+            amount: self.amount.as_deref().map(|a| amount_at(a, cur, &format!("{path}.amount"))).transpose()?,
             reason: self.reason.clone(),
             needs_approval: false,
         })
@@ -589,9 +597,9 @@ pub struct PriceResult {
 }
 
 /// Prices a JSON [`PricingRequest`] (and settles its tenders, if any) and returns the
-/// [`PriceResult`] as JSON. A malformed request is `INVALID_ARGUMENT` naming the JSON path; a
-/// bad promotion rule `PROMO_INVALID_RULE`, a bad regime `INVALID_TAX_REGIME`, a bad tender
-/// its tender error.
+/// [`PriceResult`] as JSON. A malformed request is `INVALID_ARGUMENT` naming the JSON path, a
+/// bad amount `INVALID_AMOUNT` naming its path; a bad promotion rule `PROMO_INVALID_RULE`, a
+/// bad regime `INVALID_TAX_REGIME`, a bad tender its tender error (naming `tenders[i]`).
 pub fn price_json(request: &str) -> Result<String> {
     let result = price_and_settle_json(request)?;
     serde_json::to_string(&result).map_err(|e| Error::InvalidArgument(format!("cannot encode the priced cart: {e}")))
@@ -607,9 +615,6 @@ pub fn price_and_settle_json(request: &str) -> Result<PriceResult> {
                 None => super::tender::TenderPolicy::default(),
                 Some(v) => super::tender::TenderPolicy::from_json_value(v)?,
             };
-            for t in tenders {
-                super::tender::check_input(t)?;
-            }
             let at: jiff::Timestamp = req.at.parse().map_err(|e| Error::InvalidArgument(format!("pricing request at at: {e}")))?;
             let exposure = Money::new(req.offline_exposure, req.currency);
             Some(super::tender::settle(cart.total, tenders, &policy, exposure, at.as_millisecond())?)
@@ -653,7 +658,7 @@ fn price_parsed(request: &str) -> Result<(PricedCart, PricingRequest)> {
             (None, Some(g)) => Quantity::Grams(g),
             _ => return Err(Error::InvalidArgument(format!("{}: needs exactly one of quantity or grams", at("quantity")))),
         };
-        let unit_price = Money::parse(&l.unit_price, cur).map_err(|e| Error::InvalidArgument(format!("{}: {e}", at("unit_price"))))?;
+        let unit_price = amount_at(&l.unit_price, cur, &format!("lines[{i}].unit_price"))?;
         lines.push(PricingLine {
             sku: l.sku.clone(),
             name: l.name.clone().unwrap_or_else(|| l.sku.clone()),
@@ -667,12 +672,12 @@ fn price_parsed(request: &str) -> Result<(PricedCart, PricingRequest)> {
                 .as_ref()
                 .map(|o| {
                     Ok::<_, Error>(PriceOverride {
-                        price: Money::parse(&o.price, cur).map_err(|e| Error::InvalidArgument(format!("{}: {e}", at("price_override.price"))))?,
+                        price: amount_at(&o.price, cur, &format!("lines[{i}].price_override.price"))?,
                         reason: o.reason.clone(),
                     })
                 })
                 .transpose()?,
-            discount: l.discount.as_ref().map(|d| d.to_manual(cur)).transpose()?,
+            discount: l.discount.as_ref().map(|d| d.to_manual(cur, &format!("lines[{i}].discount"))).transpose()?,
         });
     }
     let ctx = PricingContext {
@@ -684,7 +689,7 @@ fn price_parsed(request: &str) -> Result<(PricedCart, PricingRequest)> {
         promo,
         rounding: rest.rounding,
         approval_above_percent: rest.approval_above_percent,
-        order_discount: rest.order_discount.as_ref().map(|d| d.to_manual(cur)).transpose()?,
+        order_discount: rest.order_discount.as_ref().map(|d| d.to_manual(cur, "order_discount")).transpose()?,
     };
     let priced = price(&lines, &ctx)?;
     Ok((priced, rest))

@@ -185,9 +185,6 @@ impl Cart {
         if loaded.lines.is_empty() {
             return Err(Error::InvalidArgument(format!("cart {:?} is empty: nothing to sell", self.id())));
         }
-        for t in tenders {
-            tender::check_input(t)?;
-        }
         let priced = self.price_loaded(&loaded, at, &rules)?;
         let policy = &rules.settings.tender_policy;
         let at_ms = at.as_millisecond();

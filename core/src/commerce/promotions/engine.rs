@@ -12,8 +12,26 @@
 //! promotions work on the current net prices of any unit and claim nothing. Within one
 //! promotion a unit serves one application only.
 
-use super::model::{CGroup, CRule, Compiled, Matcher, Pick, TierBasis, TierReward};
+use std::rc::Rc;
+
+use super::model::{CGroup, CRule, Compiled, Pick, TierBasis, TierReward};
 use crate::money::{Percent, RoundingMode, allocate_minor, div_round};
+
+/// A slot's discounts as a shared, immutable list: splitting a slot copies a pointer, not the
+/// history (carts with many applied promotions split slots often).
+#[derive(Debug)]
+pub(crate) struct Adj {
+    /// Candidate index.
+    pub tag: u32,
+    /// Discount per unit.
+    pub per_unit: i64,
+    pub next: Option<Rc<Adj>>,
+}
+
+/// Iterates a slot's discounts (newest first; one candidate may appear more than once).
+pub(crate) fn adjustments(head: &Option<Rc<Adj>>) -> impl Iterator<Item = &Adj> {
+    std::iter::successors(head.as_deref(), |a| a.next.as_deref())
+}
 
 /// A run of `count` identical units of line `line`.
 #[derive(Clone, Debug)]
@@ -26,16 +44,8 @@ pub(crate) struct Slot {
     pub claimed: bool,
     /// Last promotion (candidate index + 1) that used this run in one of its applications.
     pub used_by: u32,
-    /// Discounts per unit: (candidate index, amount per unit).
-    pub adj: Vec<(u32, i64)>,
-}
-
-/// What a line looks like to the engine.
-#[derive(Clone, Debug)]
-pub(crate) struct EngineLine<'a> {
-    pub sku: &'a str,
-    pub categories: &'a [String],
-    pub tags: &'a [String],
+    /// Discounts per unit, newest first.
+    pub adj: Option<Rc<Adj>>,
 }
 
 /// The running state of one evaluation.
@@ -47,6 +57,8 @@ pub(crate) struct State {
     /// Per candidate: (applications, discount) for those that applied.
     pub applied: Vec<(u32, i64, i64)>,
     pub total: i64,
+    /// Discount given so far (kept as it happens, so no pass over all slots is needed).
+    pub given: i64,
 }
 
 impl State {
@@ -61,17 +73,12 @@ impl State {
                 net: price,
                 claimed: false,
                 used_by: 0,
-                adj: Vec::new(),
+                adj: None,
             })
             .collect();
         let total = slots.iter().map(|s| s.net.saturating_mul(s.count)).fold(0i64, i64::saturating_add);
-        State { slots, any_applied: false, stopped: false, applied: Vec::new(), total }
+        State { slots, any_applied: false, stopped: false, applied: Vec::new(), total, given: 0 }
     }
-}
-
-/// Which lines each matcher of a candidate accepts (precomputed once per cart).
-pub(crate) fn line_mask(m: &Matcher, lines: &[EngineLine<'_>]) -> Vec<bool> {
-    lines.iter().map(|l| m.matches(l.sku, l.categories, l.tags)).collect()
 }
 
 /// A candidate promotion with its per-line masks.
@@ -219,22 +226,25 @@ fn give(state: &mut State, i: usize, share: i64, tag: u32) {
         let mut plus = state.slots[i].clone();
         plus.count = extra;
         state.slots[i].count = count - extra;
-        discount_slot(&mut plus, base + 1, tag);
         state.slots.push(plus);
+        let last = state.slots.len() - 1;
+        discount_slot(state, last, base + 1, tag);
     }
-    discount_slot(&mut state.slots[i], base, tag);
+    discount_slot(state, i, base, tag);
 }
 
-fn discount_slot(s: &mut Slot, per_unit: i64, tag: u32) {
+/// Takes `per_unit` (at most the net) off every unit of slot `i`; returns the total given.
+fn discount_slot(state: &mut State, i: usize, per_unit: i64, tag: u32) -> i64 {
+    let s = &mut state.slots[i];
     if per_unit <= 0 {
-        return;
+        return 0;
     }
     let per_unit = per_unit.min(s.net);
     s.net -= per_unit;
-    match s.adj.iter_mut().find(|(t, _)| *t == tag - 1) {
-        Some(a) => a.1 += per_unit,
-        None => s.adj.push((tag - 1, per_unit)),
-    }
+    s.adj = Some(Rc::new(Adj { tag: tag - 1, per_unit, next: s.adj.take() }));
+    let given = per_unit * s.count;
+    state.given += given;
+    given
 }
 
 fn mark(state: &mut State, slots: &[usize], claim: bool, tag: u32) {
@@ -264,7 +274,7 @@ fn take(state: &mut State, picks: Pickd) -> Vec<usize> {
 
 /// Runs the rule once over the state. Returns (applications, discount).
 fn run_rule(state: &mut State, cx: &Ctx<'_, '_>) -> (i64, i64) {
-    let before = state_discount(state);
+    let before = state.given;
     let claims = cx.item_level_claims();
     let tag = cx.tag;
     let apps = match &cx.cand.promo.rule {
@@ -289,7 +299,7 @@ fn run_rule(state: &mut State, cx: &Ctx<'_, '_>) -> (i64, i64) {
                 if per_unit > 0 {
                     n += state.slots[i].count;
                     mark(state, &[i], claims, tag);
-                    discount_slot(&mut state.slots[i], per_unit, tag);
+                    discount_slot(state, i, per_unit, tag);
                 }
             }
             n
@@ -334,17 +344,27 @@ fn run_rule(state: &mut State, cx: &Ctx<'_, '_>) -> (i64, i64) {
         CRule::BuyXGetY { buy, get, percent, reward, max } => {
             let mut apps = 0;
             while apps < *max {
-                let Some((quals, rewards)) = pick_bxgy(state, cx, buy, get, *reward) else { break };
+                // Feasibility: rewards, and qualifiers among the other units.
+                let Some((_, rewards)) = pick_bxgy(state, cx, buy, get, *reward) else { break };
                 let reward_total: i64 = rewards.iter().map(|&(i, n)| state.slots[i].net * n).sum();
                 let d = pct(reward_total, *percent, cx.rounding);
                 if d <= 0 {
                     break;
                 }
-                // Isolate rewards first, then qualifiers (indices stay valid: splits append).
+                // Take the rewards (marked as used by this promotion), then pick the qualifiers
+                // again from what is left: the same units as the feasibility pick, under the
+                // slot indices the split produced.
                 let reward_slots = take(state, rewards);
                 mark(state, &reward_slots, claims, tag);
-                let qual_picks = remap_after_take(state, quals, tag);
-                let qual_slots = take(state, qual_picks);
+                let quals_ordered = order_slots(state, cx.available(state, 0), Pick::MostExpensive);
+                let Some(quals) = pick_units(state, &quals_ordered, buy.quantity, &Vec::new()) else {
+                    // Unreachable (the feasibility pick found them); never leave a claim behind.
+                    for &i in &reward_slots {
+                        state.slots[i].claimed = false;
+                    }
+                    break;
+                };
+                let qual_slots = take(state, quals);
                 mark(state, &qual_slots, claims, tag);
                 spread(state, &reward_slots, d, tag);
                 apps += 1;
@@ -411,38 +431,7 @@ fn run_rule(state: &mut State, cx: &Ctx<'_, '_>) -> (i64, i64) {
     };
     // Every branch above marks or splits units only together with a positive discount, so a
     // promotion that gives nothing leaves no claims behind.
-    (apps, state_discount(state) - before)
-}
-
-/// After isolating rewards, the qualifier picks may point at slots that were split; re-pick
-/// the same counts from the same lines among units not used by this promotion yet.
-fn remap_after_take(state: &State, quals: Pickd, tag: u32) -> Pickd {
-    // Qualifier picks were computed excluding reward units; reward slots are now marked with
-    // `tag`, so re-resolve each (line, net, count) against slots not used by this promotion.
-    let mut out = Vec::with_capacity(quals.len());
-    let mut taken: Vec<(usize, i64)> = Vec::new();
-    for (i, n) in quals {
-        let (line, net, claimed) = (state.slots[i].line, state.slots[i].net, state.slots[i].claimed);
-        let mut need = n;
-        for (j, s) in state.slots.iter().enumerate() {
-            if need == 0 {
-                break;
-            }
-            if s.line != line || s.net != net || s.used_by == tag || s.claimed != claimed {
-                continue;
-            }
-            let already: i64 = taken.iter().filter(|(t, _)| *t == j).map(|(_, c)| *c).sum();
-            let free = s.count - already;
-            if free <= 0 {
-                continue;
-            }
-            let k = free.min(need);
-            taken.push((j, k));
-            out.push((j, k));
-            need -= k;
-        }
-    }
-    out
+    (apps, state.given - before)
 }
 
 fn pick_bxgy(state: &State, cx: &Ctx<'_, '_>, buy: &CGroup, get: &CGroup, reward: Pick) -> Option<(Pickd, Pickd)> {
@@ -462,10 +451,6 @@ fn order_slots_for(state: &State, cx: &Ctx<'_, '_>, has_target: bool) -> Vec<usi
             s.count > 0 && s.net > 0 && (!has_target || cx.cand.masks[0][s.line as usize])
         })
         .collect()
-}
-
-fn state_discount(state: &State) -> i64 {
-    state.slots.iter().map(|s| s.adj.iter().map(|(_, a)| a * s.count).sum::<i64>()).sum()
 }
 
 /// An upper bound on the discount `cand` can give in any state reachable from `fresh`

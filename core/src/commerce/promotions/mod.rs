@@ -25,7 +25,7 @@ pub use model::{
     Promotion, Rule, Target, Tier, TierBasis, Tiered, UsageLimit, Window, parse_promotions,
 };
 
-use engine::{Candidate, EngineLine, State};
+use engine::{Candidate, State};
 use model::Compiled;
 
 use crate::error::{Error, Result};
@@ -171,9 +171,10 @@ pub struct PromotionSet {
     promos: Vec<Compiled>,
     /// Promotion indices in evaluation order.
     order_pos: Vec<u32>,
-    by_sku: HashMap<String, Vec<u32>>,
-    by_category: HashMap<String, Vec<u32>>,
-    by_tag: HashMap<String, Vec<u32>>,
+    /// (promotion, matcher index) by what a matcher lists.
+    by_sku: HashMap<String, Vec<(u32, u8)>>,
+    by_category: HashMap<String, Vec<(u32, u8)>>,
+    by_tag: HashMap<String, Vec<(u32, u8)>>,
     /// Promotions that can touch any line (targets with `all`, whole-order rules).
     global: Vec<u32>,
 }
@@ -205,17 +206,17 @@ impl PromotionSet {
             let matchers = p.rule.matchers();
             if matchers.is_empty() || matchers.iter().any(|m| m.all) {
                 global.push(i);
-                continue;
             }
-            for m in matchers {
+            for (k, m) in matchers.into_iter().enumerate() {
+                let k = k as u8;
                 for s in &m.skus {
-                    by_sku.entry(s.clone()).or_insert_with(Vec::new).push(i);
+                    by_sku.entry(s.clone()).or_insert_with(Vec::new).push((i, k));
                 }
                 for c in &m.categories {
-                    by_category.entry(c.clone()).or_insert_with(Vec::new).push(i);
+                    by_category.entry(c.clone()).or_insert_with(Vec::new).push((i, k));
                 }
                 for t in &m.tags {
-                    by_tag.entry(t.clone()).or_insert_with(Vec::new).push(i);
+                    by_tag.entry(t.clone()).or_insert_with(Vec::new).push((i, k));
                 }
             }
         }
@@ -289,45 +290,55 @@ impl PromotionSet {
         }
         let coupons: Vec<String> = ctx.coupons.iter().map(|c| c.trim().to_ascii_uppercase()).collect();
 
-        // Candidates: promotions indexed under something in the cart, plus global ones.
+        // Candidates: promotions indexed under something in the cart, plus global ones. The
+        // index hits also say which matcher of which promotion accepts which line, so masks
+        // come from the hits instead of testing every matcher against every line.
         let mut hit = vec![false; self.promos.len()];
         let mut cands: Vec<u32> = Vec::new();
-        let mut push = |i: u32, cands: &mut Vec<u32>| {
+        let mut hits: Vec<(u32, u8, u32)> = Vec::new();
+        for &i in &self.global {
             if !std::mem::replace(&mut hit[i as usize], true) {
                 cands.push(i);
             }
-        };
-        for &i in &self.global {
-            push(i, &mut cands);
         }
-        for l in lines {
-            for &i in self.by_sku.get(&l.sku).into_iter().flatten() {
-                push(i, &mut cands);
-            }
-            for c in &l.categories {
-                for &i in self.by_category.get(c).into_iter().flatten() {
-                    push(i, &mut cands);
-                }
-            }
-            for t in &l.tags {
-                for &i in self.by_tag.get(t).into_iter().flatten() {
-                    push(i, &mut cands);
+        for (li, l) in lines.iter().enumerate() {
+            let li = li as u32;
+            let found = self
+                .by_sku
+                .get(&l.sku)
+                .into_iter()
+                .chain(l.categories.iter().filter_map(|c| self.by_category.get(c)))
+                .chain(l.tags.iter().filter_map(|t| self.by_tag.get(t)))
+                .flatten();
+            for &(i, k) in found {
+                hits.push((i, k, li));
+                if !std::mem::replace(&mut hit[i as usize], true) {
+                    cands.push(i);
                 }
             }
         }
         cands.retain(|&i| self.blocked(&self.promos[i as usize], ctx, &coupons).is_none());
         cands.sort_by_key(|&i| self.order_pos[i as usize]);
 
-        let elines: Vec<EngineLine<'_>> =
-            lines.iter().map(|l| EngineLine { sku: &l.sku, categories: &l.categories, tags: &l.tags }).collect();
-        let candidates: Vec<Candidate<'_>> = cands
+        // Candidate slot of each promotion, then its masks.
+        let mut slot_of = vec![u32::MAX; self.promos.len()];
+        for (k, &i) in cands.iter().enumerate() {
+            slot_of[i as usize] = k as u32;
+        }
+        let mut candidates: Vec<Candidate<'_>> = cands
             .iter()
             .map(|&i| {
                 let promo = &self.promos[i as usize];
-                let masks = promo.rule.matchers().into_iter().map(|m| engine::line_mask(m, &elines)).collect();
+                let masks = promo.rule.matchers().into_iter().map(|m| vec![m.all; lines.len()]).collect();
                 Candidate { promo, masks }
             })
             .collect();
+        for (i, k, li) in hits {
+            let c = slot_of[i as usize];
+            if c != u32::MAX {
+                candidates[c as usize].masks[usize::from(k)][li as usize] = true;
+            }
+        }
         let units: Vec<(i64, i64)> = lines.iter().map(|l| (l.units, l.unit_price.minor())).collect();
         let fresh = State::new(&units);
 
@@ -366,7 +377,15 @@ impl PromotionSet {
         for s in &state.slots {
             let lo = &mut out_lines[s.line as usize];
             push_run(&mut lo.units, s.count, money(s.net));
-            for &(c, per_unit) in &s.adj {
+            // Sum this slot's discounts per promotion (a promotion may have given twice).
+            let mut per_tag: Vec<(u32, i64)> = Vec::new();
+            for a in engine::adjustments(&s.adj) {
+                match per_tag.iter_mut().find(|(t, _)| *t == a.tag) {
+                    Some(e) => e.1 += a.per_unit,
+                    None => per_tag.push((a.tag, a.per_unit)),
+                }
+            }
+            for (c, per_unit) in per_tag {
                 push_run(adj.entry((s.line as usize, c)).or_default(), s.count, money(per_unit));
             }
         }

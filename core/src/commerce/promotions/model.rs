@@ -344,13 +344,6 @@ impl Matcher {
             all: t.all,
         })
     }
-
-    pub fn matches(&self, sku: &str, categories: &[String], tags: &[String]) -> bool {
-        self.all
-            || self.skus.contains(sku)
-            || categories.iter().any(|c| self.categories.contains(c))
-            || tags.iter().any(|t| self.tags.contains(t))
-    }
 }
 
 #[derive(Clone, Debug)]

@@ -229,3 +229,16 @@ fn round_trips_through_json() {
     let again = parse_promotions(&serde_json::to_string(&promos).unwrap()).unwrap();
     assert_eq!(promos, again);
 }
+
+#[test]
+fn buy_x_get_y_on_one_line_uses_up_its_qualifiers() {
+    // Buy 2 get 1 on 7 units of one line: two applications (6 units), 2 free.
+    let lines = [line("A", 7, 250)];
+    let json = r#"[{"id":"B2G1","rule":{"type":"buy_x_get_y","buy":{"target":{"skus":["A"]},"quantity":2},"get":{"target":{"skus":["A"]},"quantity":1}}}]"#;
+    for mode in [Mode::Priority, Mode::BestDeal] {
+        let o = run(json, &lines, mode);
+        assert_eq!(o.applied[0].applications, 2);
+        assert_eq!(o.total_discount, eur(500));
+        check_invariants(&o, &lines);
+    }
+}

@@ -6,7 +6,7 @@ use super::exact::{Int, Ratio};
 use super::regime::{InclusiveTarget, RegimeIndex, TaxRegime, TaxRoundingLevel};
 use super::{LineTax, RateAmount, RateTotal, TaxBreakdown, TaxInputLine};
 use crate::error::{Error, Result};
-use crate::money::{Currency, Money, RoundingMode};
+use crate::money::{Currency, Money, RoundingMode, div_round};
 
 /// Computes the tax of an order's `lines` (amounts after discounts, in `currency`, in the
 /// regime's price basis) under `regime`. See the module documentation for every rule.
@@ -88,6 +88,9 @@ struct Chain<'a> {
     rates: Vec<usize>,
     factors: Vec<Ratio>,
     one_plus_combined: Ratio,
+    /// The common case — one non-compound rate — as its exact fraction `n / d`, for the
+    /// native fast path (same results as the exact path; see `simple_matches_exact`).
+    simple: Option<(i128, i128)>,
 }
 
 impl<'a> Chain<'a> {
@@ -104,7 +107,11 @@ impl<'a> Chain<'a> {
             combined = combined.add(&factor);
             factors.push(factor);
         }
-        Chain { category, rates: rates.to_vec(), factors, one_plus_combined: Ratio::one().add(&combined) }
+        let simple = match rates {
+            [r] if !index.regime.rates[*r].compound => Some(index.regime.rates[*r].percent.fraction()),
+            _ => None,
+        };
+        Chain { category, rates: rates.to_vec(), factors, one_plus_combined: Ratio::one().add(&combined), simple }
     }
 
     fn compound(&self, index: &RegimeIndex<'_>, position: usize) -> bool {
@@ -201,6 +208,10 @@ fn split_exclusive(
     index: &RegimeIndex<'_>,
     mode: RoundingMode,
 ) -> Result<Vec<i128>> {
+    if let Some((n, d)) = chain.simple {
+        let tax = net.checked_mul(n).map(|x| div_round(x, d, mode)).ok_or_else(|| overflow(format!("tax on line {i}")))?;
+        return Ok(vec![tax]);
+    }
     let mut amounts = Vec::with_capacity(chain.rates.len());
     let mut preceding: i128 = 0;
     for (position, &r) in chain.rates.iter().enumerate() {
@@ -225,6 +236,15 @@ fn split_inclusive(
     mode: RoundingMode,
     target: InclusiveTarget,
 ) -> Result<Vec<i128>> {
+    if let Some((n, d)) = chain.simple {
+        // gross = net × (d + n) / d: tax = gross × n / (d + n), net = gross × d / (d + n).
+        let what = || overflow(format!("tax on line {i}"));
+        let tax = match target {
+            InclusiveTarget::Tax => div_round(gross.checked_mul(n).ok_or_else(what)?, d + n, mode),
+            InclusiveTarget::Net => gross - div_round(gross.checked_mul(d).ok_or_else(what)?, d + n, mode),
+        };
+        return Ok(vec![tax]);
+    }
     let exact_net = exact_net(gross, chain);
     let shares: Vec<Ratio> = chain.factors.iter().map(|f| exact_net.mul(f)).collect();
     let what = || format!("tax on line {i}");
@@ -710,5 +730,46 @@ mod tests {
         // Whole shares stay whole; an impossible target is an error, not a panic.
         assert_eq!(apportion(3, &[r(0, 1), r(3, 1)]).unwrap(), [0, 3]);
         assert_eq!(apportion(5, &[r(0, 1), r(3, 1)]).unwrap_err().code(), "INVALID_ARGUMENT");
+    }
+}
+
+#[cfg(test)]
+mod fast_path_tests {
+    use super::*;
+    use crate::money::Percent;
+
+    /// The native fast path gives exactly what the exact path gives, for every mode, target
+    /// and sign, over awkward rates.
+    #[test]
+    fn simple_matches_exact() {
+        for pct in ["20", "8.875", "7.7", "2.6", "0.000001", "99.999999", "0", "100"] {
+            let json = format!(
+                r#"{{"id":"x","prices_include_tax":true,"rounding":{{"mode":"half_even","level":"line"}},
+                     "rates":[{{"id":"r","name":"r","categories":["c"],"percent":"{pct}"}}]}}"#
+            );
+            let regime = TaxRegime::from_json(&json).unwrap();
+            let index = regime.index().unwrap();
+            let chain = Chain::new("c", &[0], &index);
+            let mut slow = Chain::new("c", &[0], &index);
+            slow.simple = None;
+            let p = Percent::parse(pct).unwrap();
+            assert_eq!(chain.simple, Some(p.fraction()));
+            for mode in RoundingMode::ALL {
+                for amount in [-100_001i128, -999, -1, 0, 1, 99, 119, 999, 1_000_003, i128::from(i64::MAX)] {
+                    for target in [InclusiveTarget::Tax, InclusiveTarget::Net] {
+                        assert_eq!(
+                            split_inclusive(0, amount, &chain, mode, target).unwrap(),
+                            split_inclusive(0, amount, &slow, mode, target).unwrap(),
+                            "{pct}% {amount} {mode} {target:?}"
+                        );
+                    }
+                    assert_eq!(
+                        split_exclusive(0, amount, &chain, &index, mode).unwrap(),
+                        split_exclusive(0, amount, &slow, &index, mode).unwrap(),
+                        "{pct}% {amount} {mode}"
+                    );
+                }
+            }
+        }
     }
 }

@@ -12,26 +12,32 @@
 
 use std::cmp::Ordering;
 
+use smallvec::{SmallVec, smallvec};
+
 use crate::money::RoundingMode;
+
+/// Magnitude limbs, inline up to 256 bits: tax fractions almost always fit, so arithmetic
+/// allocates only for the rare huge value.
+type Mag = SmallVec<[u32; 8]>;
 
 /// A signed integer of any size: sign and magnitude, magnitude in little-endian 32-bit limbs
 /// with no high zero limbs (zero is the empty magnitude and is never negative).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Int {
     negative: bool,
-    mag: Vec<u32>,
+    mag: Mag,
 }
 
 impl Int {
     pub(crate) fn zero() -> Int {
-        Int { negative: false, mag: Vec::new() }
+        Int { negative: false, mag: Mag::new() }
     }
 
     pub(crate) fn from_i128(v: i128) -> Int {
         Int { negative: v < 0, mag: mag_from_u128(v.unsigned_abs()) }
     }
 
-    fn from_parts(negative: bool, mut mag: Vec<u32>) -> Int {
+    fn from_parts(negative: bool, mut mag: Mag) -> Int {
         trim(&mut mag);
         let negative = negative && !mag.is_empty();
         Int { negative, mag }
@@ -111,7 +117,7 @@ impl Int {
     }
 
     fn is_one(&self) -> bool {
-        !self.negative && self.mag == [1]
+        !self.negative && self.mag[..] == [1]
     }
 
     fn is_odd(&self) -> bool {
@@ -278,14 +284,14 @@ impl PartialEq for Ratio {
 
 // ---- magnitudes ------------------------------------------------------------------------------
 
-fn trim(v: &mut Vec<u32>) {
+fn trim(v: &mut Mag) {
     while v.last() == Some(&0) {
         v.pop();
     }
 }
 
-fn mag_from_u128(mut x: u128) -> Vec<u32> {
-    let mut v = Vec::with_capacity(4);
+fn mag_from_u128(mut x: u128) -> Mag {
+    let mut v = Mag::with_capacity(4);
     while x > 0 {
         v.push(x as u32); // keeps the low 32 bits, on purpose
         x >>= 32;
@@ -304,9 +310,9 @@ fn mag_cmp(a: &[u32], b: &[u32]) -> Ordering {
     a.len().cmp(&b.len()).then_with(|| a.iter().rev().cmp(b.iter().rev()))
 }
 
-fn mag_add(a: &[u32], b: &[u32]) -> Vec<u32> {
+fn mag_add(a: &[u32], b: &[u32]) -> Mag {
     let (long, short) = if a.len() >= b.len() { (a, b) } else { (b, a) };
-    let mut out = Vec::with_capacity(long.len() + 1);
+    let mut out = Mag::with_capacity(long.len() + 1);
     let mut carry = 0u64;
     for (i, &l) in long.iter().enumerate() {
         let s = u64::from(l) + u64::from(short.get(i).copied().unwrap_or(0)) + carry;
@@ -320,8 +326,8 @@ fn mag_add(a: &[u32], b: &[u32]) -> Vec<u32> {
 }
 
 /// `a - b` for `a >= b`.
-fn mag_sub(a: &[u32], b: &[u32]) -> Vec<u32> {
-    let mut out = Vec::with_capacity(a.len());
+fn mag_sub(a: &[u32], b: &[u32]) -> Mag {
+    let mut out = Mag::with_capacity(a.len());
     let mut borrow = 0i64;
     for (i, &l) in a.iter().enumerate() {
         let mut d = i64::from(l) - i64::from(b.get(i).copied().unwrap_or(0)) - borrow;
@@ -336,11 +342,11 @@ fn mag_sub(a: &[u32], b: &[u32]) -> Vec<u32> {
     out
 }
 
-fn mag_mul(a: &[u32], b: &[u32]) -> Vec<u32> {
+fn mag_mul(a: &[u32], b: &[u32]) -> Mag {
     if a.is_empty() || b.is_empty() {
-        return Vec::new();
+        return Mag::new();
     }
-    let mut out = vec![0u32; a.len() + b.len()];
+    let mut out = smallvec![0u32; a.len() + b.len()];
     for (i, &x) in a.iter().enumerate() {
         let mut carry = 0u64;
         for (j, &y) in b.iter().enumerate() {
@@ -356,19 +362,19 @@ fn mag_mul(a: &[u32], b: &[u32]) -> Vec<u32> {
 }
 
 /// Quotient and remainder of magnitudes; `b` must be non-zero (callers check).
-fn mag_div_rem(a: &[u32], b: &[u32]) -> (Vec<u32>, Vec<u32>) {
+fn mag_div_rem(a: &[u32], b: &[u32]) -> (Mag, Mag) {
     if b.is_empty() {
-        return (Vec::new(), Vec::new());
+        return (Mag::new(), Mag::new());
     }
     if let (Some(x), Some(y)) = (mag_to_u128(a), mag_to_u128(b)) {
         return (mag_from_u128(x / y), mag_from_u128(x % y));
     }
     if mag_cmp(a, b).is_lt() {
-        return (Vec::new(), a.to_vec());
+        return (Mag::new(), Mag::from_slice(a));
     }
     if let [d] = b {
         let d = u64::from(*d);
-        let mut q = vec![0u32; a.len()];
+        let mut q = smallvec![0u32; a.len()];
         let mut r = 0u64;
         for i in (0..a.len()).rev() {
             let cur = (r << 32) | u64::from(a[i]);
@@ -379,8 +385,8 @@ fn mag_div_rem(a: &[u32], b: &[u32]) -> (Vec<u32>, Vec<u32>) {
         return (q, mag_from_u128(u128::from(r)));
     }
     // Shift-and-subtract, one bit at a time: slow per bit, but these numbers are a few limbs.
-    let mut q = vec![0u32; a.len()];
-    let mut r: Vec<u32> = Vec::with_capacity(b.len() + 1);
+    let mut q = smallvec![0u32; a.len()];
+    let mut r: Mag = Mag::with_capacity(b.len() + 1);
     for bit in (0..a.len() * 32).rev() {
         let mut carry = (a[bit / 32] >> (bit % 32)) & 1;
         for limb in r.iter_mut() {
