@@ -2,16 +2,29 @@
 //!
 //! No business rule lives here. Errors become the exception classes defined in
 //! `aisle/_errors.py` (one per code, under `aisle.AisleError`), looked up by code in one place,
-//! [`to_py_err`]. Calls that touch the store file release the GIL.
+//! [`to_py_err`]. Every call into the store (and into pricing) releases the GIL. Records with
+//! many fields (priced carts, sales, receipts, settings) cross as the core's JSON and arrive as
+//! plain dicts ([`json`]); their shapes are the `TypedDict`s in `aisle/types.py`.
 
+mod json;
+
+use std::collections::BTreeMap;
+
+use aisle::commerce::pricing::{ManualDiscount, PriceOverride};
+use aisle::commerce::price_list::PriceList;
+use aisle::commerce::settings::StoreSettings;
+use aisle::commerce::tender::TenderInput;
+use aisle::commerce::{Customer, RefundTo, ReturnItem, SoldBy};
 use aisle::{Currency, RoundingMode};
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
-use pyo3::types::PyType;
+use pyo3::types::{PyDict, PyType};
+
+use crate::json::{decode, encode, from_py, to_json_text};
 
 /// The one conversion from a core error to a Python exception: the class registered for its
 /// code in `aisle._errors`, constructed with `(code, message)`.
-fn to_py_err(err: aisle::Error) -> PyErr {
+pub(crate) fn to_py_err(err: aisle::Error) -> PyErr {
     Python::attach(|py| {
         let class = py
             .import("aisle._errors")
@@ -44,6 +57,8 @@ fn rounding(mode: &str) -> Res<RoundingMode> {
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 struct Money(aisle::Money);
 
+// Python methods take `&self`, so `to_*` cannot take `self` by value as clippy would like.
+#[allow(clippy::wrong_self_convention)]
 #[pymethods]
 impl Money {
     #[new]
@@ -120,31 +135,99 @@ impl Money {
     fn allocate(&self, weights: Vec<u64>) -> Res<Vec<Money>> {
         Ok(self.0.allocate(&weights).map_err(to_py_err)?.into_iter().map(Money).collect())
     }
+
+    /// The JSON form every result uses: `{"minor": 1234, "currency": "EUR"}`.
+    fn to_dict<'py>(&self, py: Python<'py>) -> Res<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        d.set_item("minor", self.0.minor())?;
+        d.set_item("currency", self.0.currency().code())?;
+        Ok(d)
+    }
+
+    /// An amount from a result: `Money.from_dict(sale["total"])`.
+    #[staticmethod]
+    fn from_dict(money: &Bound<'_, PyAny>) -> Res<Money> {
+        from_py::<aisle::Money>(money, "money").map(Money)
+    }
 }
 
 // ---- Catalog values -------------------------------------------------------------------------
 
 /// A product in the catalog.
-#[pyclass(module = "aisle", get_all, frozen, eq, from_py_object)]
+#[pyclass(module = "aisle", frozen, eq, from_py_object)]
 #[derive(Clone, PartialEq)]
 struct Product {
+    #[pyo3(get)]
     sku: String,
+    #[pyo3(get)]
     name: String,
+    #[pyo3(get)]
     price: Money,
+    #[pyo3(get)]
     tax_category: String,
+    sold_by: SoldBy,
+    #[pyo3(get)]
+    barcodes: Vec<String>,
+    #[pyo3(get)]
+    categories: Vec<String>,
+    #[pyo3(get)]
+    tags: Vec<String>,
+    #[pyo3(get)]
+    parent_sku: Option<String>,
+    #[pyo3(get)]
+    attributes: BTreeMap<String, String>,
 }
 
 #[pymethods]
 impl Product {
     #[new]
-    #[pyo3(signature = (sku, name, price, tax_category = "standard".to_owned()))]
-    fn new(sku: String, name: String, price: Money, tax_category: String) -> Self {
-        Product { sku, name, price, tax_category }
+    #[pyo3(signature = (
+        sku, name, price, tax_category = "standard".to_owned(), *,
+        sold_by = "unit", barcodes = Vec::new(), categories = Vec::new(), tags = Vec::new(),
+        parent_sku = None, attributes = BTreeMap::new()
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        sku: String,
+        name: String,
+        price: Money,
+        tax_category: String,
+        sold_by: &str,
+        barcodes: Vec<String>,
+        categories: Vec<String>,
+        tags: Vec<String>,
+        parent_sku: Option<String>,
+        attributes: BTreeMap<String, String>,
+    ) -> Res<Self> {
+        let sold_by = sold_by.parse::<SoldBy>().map_err(to_py_err)?;
+        Ok(Product { sku, name, price, tax_category, sold_by, barcodes, categories, tags, parent_sku, attributes })
+    }
+
+    /// `"unit"` (price per piece) or `"weight"` (price per kilogram, quantities in grams).
+    #[getter]
+    fn sold_by(&self) -> &'static str {
+        self.sold_by.as_str()
     }
 
     fn __repr__(&self) -> String {
+        let mut extra = String::new();
+        if self.sold_by != SoldBy::Unit {
+            extra.push_str(&format!(", sold_by={:?}", self.sold_by.as_str()));
+        }
+        for (field, values) in [("barcodes", &self.barcodes), ("categories", &self.categories), ("tags", &self.tags)] {
+            if !values.is_empty() {
+                extra.push_str(&format!(", {field}={values:?}"));
+            }
+        }
+        if let Some(parent) = &self.parent_sku {
+            extra.push_str(&format!(", parent_sku={parent:?}"));
+        }
+        if !self.attributes.is_empty() {
+            let pairs: Vec<String> = self.attributes.iter().map(|(k, v)| format!("{k:?}: {v:?}")).collect();
+            extra.push_str(&format!(", attributes={{{}}}", pairs.join(", ")));
+        }
         format!(
-            "Product(sku={:?}, name={:?}, price={}, tax_category={:?})",
+            "Product(sku={:?}, name={:?}, price={}, tax_category={:?}{extra})",
             self.sku,
             self.name,
             self.price.__repr__(),
@@ -155,32 +238,76 @@ impl Product {
 
 impl From<aisle::Product> for Product {
     fn from(p: aisle::Product) -> Self {
-        Product { sku: p.sku, name: p.name, price: Money(p.price), tax_category: p.tax_category }
+        Product {
+            sku: p.sku,
+            name: p.name,
+            price: Money(p.price),
+            tax_category: p.tax_category,
+            sold_by: p.sold_by,
+            barcodes: p.barcodes,
+            categories: p.categories,
+            tags: p.tags,
+            parent_sku: p.parent_sku,
+            attributes: p.attributes,
+        }
     }
 }
 
 impl From<&Product> for aisle::Product {
     fn from(p: &Product) -> Self {
-        aisle::Product::new(&p.sku, &p.name, p.price.0, &p.tax_category)
+        let mut product = aisle::Product::new(&p.sku, &p.name, p.price.0, &p.tax_category).with_sold_by(p.sold_by);
+        product.barcodes = p.barcodes.clone();
+        product.categories = p.categories.clone();
+        product.tags = p.tags.clone();
+        product.parent_sku = p.parent_sku.clone();
+        product.attributes = p.attributes.clone();
+        product
     }
 }
 
-/// One line of a cart, priced from the catalog.
-#[pyclass(module = "aisle", get_all, frozen, eq)]
+/// One line of a cart at its resolved price, before promotions and tax.
+#[pyclass(module = "aisle", frozen, eq)]
 #[derive(Clone, PartialEq)]
 struct CartLine {
+    #[pyo3(get)]
     sku: String,
+    #[pyo3(get)]
     name: String,
+    #[pyo3(get)]
     quantity: i64,
+    #[pyo3(get)]
+    grams: Option<i64>,
+    #[pyo3(get)]
     unit_price: Money,
+    #[pyo3(get)]
     line_total: Money,
+    #[pyo3(get)]
     tax_category: String,
+    price_override: Option<PriceOverride>,
+    discount: Option<ManualDiscount>,
 }
 
 #[pymethods]
 impl CartLine {
+    /// The manual unit price (`{"price", "reason"}`), if the cashier set one.
+    #[getter]
+    fn price_override<'py>(&self, py: Python<'py>) -> Res<Option<Bound<'py, PyAny>>> {
+        self.price_override.as_ref().map(|o| decode(py, &encode(o).map_err(to_py_err)?)).transpose()
+    }
+
+    /// The manual discount on the line (`{"percent" | "amount", "reason", ...}`), if any.
+    #[getter]
+    fn discount<'py>(&self, py: Python<'py>) -> Res<Option<Bound<'py, PyAny>>> {
+        self.discount.as_ref().map(|d| decode(py, &encode(d).map_err(to_py_err)?)).transpose()
+    }
+
     fn __repr__(&self) -> String {
-        format!("CartLine(sku={:?}, quantity={}, line_total={})", self.sku, self.quantity, self.line_total.0)
+        match self.grams {
+            Some(g) => format!("CartLine(sku={:?}, grams={g}, line_total={})", self.sku, self.line_total.0),
+            None => {
+                format!("CartLine(sku={:?}, quantity={}, line_total={})", self.sku, self.quantity, self.line_total.0)
+            }
+        }
     }
 }
 
@@ -190,9 +317,12 @@ impl From<aisle::CartLine> for CartLine {
             sku: l.sku,
             name: l.name,
             quantity: l.quantity,
+            grams: l.grams,
             unit_price: Money(l.unit_price),
             line_total: Money(l.line_total),
             tax_category: l.tax_category,
+            price_override: l.price_override,
+            discount: l.discount,
         }
     }
 }
@@ -215,6 +345,16 @@ impl StoreStats {
             self.products, self.carts, self.cart_lines, self.bytes
         )
     }
+}
+
+/// Runs `f` (a call into the store) without the GIL, then gives its result, encoded as JSON
+/// while still detached, back as plain Python values.
+fn detached_json<'py, T: serde::Serialize>(
+    py: Python<'py>,
+    f: impl FnOnce() -> aisle::Result<T> + Send,
+) -> Res<Bound<'py, PyAny>> {
+    let json = py.detach(|| f().and_then(|v| encode(&v))).map_err(to_py_err)?;
+    decode(py, &json)
 }
 
 // ---- Edge and Cart ----------------------------------------------------------------------------
@@ -246,9 +386,15 @@ impl Edge {
     /// A store in memory only (nothing survives the process).
     #[classmethod]
     #[pyo3(signature = (*, store_id, device_id, currency = "EUR"))]
-    fn in_memory(_cls: &Bound<'_, PyType>, store_id: &str, device_id: &str, currency: &str) -> Res<Self> {
+    fn in_memory(
+        _cls: &Bound<'_, PyType>,
+        py: Python<'_>,
+        store_id: &str,
+        device_id: &str,
+        currency: &str,
+    ) -> Res<Self> {
         let config = aisle::EdgeConfig::new(store_id, device_id, self::currency(currency)?);
-        aisle::Edge::open_in_memory(config).map(|inner| Edge { inner }).map_err(to_py_err)
+        py.detach(|| aisle::Edge::open_in_memory(config)).map(|inner| Edge { inner }).map_err(to_py_err)
     }
 
     /// Closes the store file now; every handle of it then raises `StoreClosedError`.
@@ -256,9 +402,10 @@ impl Edge {
         py.detach(|| self.inner.close()).map_err(to_py_err)
     }
 
+    /// Whether `close()` was called. (It takes the store's lock, so it waits out a running write.)
     #[getter]
-    fn closed(&self) -> bool {
-        self.inner.is_closed()
+    fn closed(&self, py: Python<'_>) -> bool {
+        py.detach(|| self.inner.is_closed())
     }
 
     fn __enter__(slf: Py<Self>) -> Py<Self> {
@@ -296,7 +443,10 @@ impl Edge {
         self.inner.schema_version()
     }
 
-    /// Adds a product or replaces the one with the same SKU.
+    // ---- catalog ----
+
+    /// Adds a product or replaces the one with the same SKU (with its barcodes, categories
+    /// and tags).
     fn upsert_product(&self, py: Python<'_>, product: Product) -> Res<()> {
         let p = aisle::Product::from(&product);
         py.detach(|| self.inner.catalog().upsert(&p)).map_err(to_py_err)
@@ -313,11 +463,82 @@ impl Edge {
         py.detach(|| self.inner.catalog().get(sku)).map(Product::from).map_err(to_py_err)
     }
 
+    /// The product with this barcode (any GTIN length: UPC-A, EAN-13, GTIN-14 of one code all
+    /// find it); `InvalidBarcodeError` for a malformed code, `UnknownBarcodeError` for none.
+    fn product_by_barcode(&self, py: Python<'_>, barcode: &str) -> Res<Product> {
+        py.detach(|| self.inner.catalog().by_barcode(barcode)).map(Product::from).map_err(to_py_err)
+    }
+
     /// Every product, ordered by SKU.
     fn products(&self, py: Python<'_>) -> Res<Vec<Product>> {
         let ps = py.detach(|| self.inner.catalog().list()).map_err(to_py_err)?;
         Ok(ps.into_iter().map(Product::from).collect())
     }
+
+    /// Adds a price list (a dict in the form of `price_lists()`) or replaces the one with its id.
+    fn upsert_price_list(&self, py: Python<'_>, price_list: &Bound<'_, PyAny>) -> Res<()> {
+        let json = to_json_text(price_list, "price_list")?;
+        self.upsert_price_list_json(py, &json)
+    }
+
+    /// Like `upsert_price_list`, from JSON (`docs/schemas/price-list.schema.json`).
+    fn upsert_price_list_json(&self, py: Python<'_>, json: &str) -> Res<()> {
+        py.detach(|| self.inner.catalog().upsert_price_list(&PriceList::from_json(json)?)).map_err(to_py_err)
+    }
+
+    /// Every price list, ordered by id.
+    fn price_lists<'py>(&self, py: Python<'py>) -> Res<Bound<'py, PyAny>> {
+        detached_json(py, || self.inner.catalog().price_lists())
+    }
+
+    /// Every price list as a JSON array.
+    fn price_lists_json(&self, py: Python<'_>) -> Res<String> {
+        py.detach(|| encode(&self.inner.catalog().price_lists()?)).map_err(to_py_err)
+    }
+
+    // ---- settings and promotions ----
+
+    /// The store's settings (defaults until set), every key present.
+    fn settings<'py>(&self, py: Python<'py>) -> Res<Bound<'py, PyAny>> {
+        detached_json(py, || self.inner.settings())
+    }
+
+    fn settings_json(&self, py: Python<'_>) -> Res<String> {
+        py.detach(|| self.inner.settings().map(|s| s.to_json())).map_err(to_py_err)
+    }
+
+    /// Validates and stores new settings; keys left out get their defaults. A bad value is
+    /// refused with its typed error naming the path, and the old settings stay.
+    fn set_settings(&self, py: Python<'_>, settings: &Bound<'_, PyAny>) -> Res<()> {
+        let json = to_json_text(settings, "settings")?;
+        self.set_settings_json(py, &json)
+    }
+
+    fn set_settings_json(&self, py: Python<'_>, json: &str) -> Res<()> {
+        py.detach(|| self.inner.set_settings(&StoreSettings::from_json(json)?)).map_err(to_py_err)
+    }
+
+    /// The store's promotions, as data.
+    fn promotions<'py>(&self, py: Python<'py>) -> Res<Bound<'py, PyAny>> {
+        detached_json(py, || self.inner.promotions())
+    }
+
+    fn promotions_json(&self, py: Python<'_>) -> Res<String> {
+        py.detach(|| encode(&self.inner.promotions()?)).map_err(to_py_err)
+    }
+
+    /// Validates and replaces the store's promotions, all or none; a bad rule is
+    /// `PromoInvalidRuleError` naming its JSON path (`[1].rule.percent`).
+    fn set_promotions(&self, py: Python<'_>, promotions: &Bound<'_, PyAny>) -> Res<()> {
+        let json = to_json_text(promotions, "promotions")?;
+        self.set_promotions_json(py, &json)
+    }
+
+    fn set_promotions_json(&self, py: Python<'_>, json: &str) -> Res<()> {
+        py.detach(|| self.inner.set_promotions_json(json)).map_err(to_py_err)
+    }
+
+    // ---- carts ----
 
     /// Starts a new, empty cart (persisted at once).
     fn new_cart(&self, py: Python<'_>) -> Res<Cart> {
@@ -332,6 +553,50 @@ impl Edge {
     /// Ids of the carts in this store, oldest first.
     fn cart_ids(&self, py: Python<'_>) -> Res<Vec<String>> {
         py.detach(|| self.inner.cart_ids()).map_err(to_py_err)
+    }
+
+    // ---- sales, receipts, returns ----
+
+    /// The sale or refund with this receipt number; `UnknownReceiptError` if none.
+    fn sale<'py>(&self, py: Python<'py>, receipt_no: &str) -> Res<Bound<'py, PyAny>> {
+        detached_json(py, || self.inner.sales().get(receipt_no))
+    }
+
+    /// Receipt numbers of every sale and refund, oldest first.
+    fn receipt_numbers(&self, py: Python<'_>) -> Res<Vec<String>> {
+        py.detach(|| self.inner.sales().receipt_numbers()).map_err(to_py_err)
+    }
+
+    /// The receipt of a sale or refund, as data.
+    fn receipt<'py>(&self, py: Python<'py>, receipt_no: &str) -> Res<Bound<'py, PyAny>> {
+        detached_json(py, || self.inner.sales().receipt(receipt_no))
+    }
+
+    fn receipt_json(&self, py: Python<'_>, receipt_no: &str) -> Res<String> {
+        py.detach(|| encode(&self.inner.sales().receipt(receipt_no)?)).map_err(to_py_err)
+    }
+
+    /// The receipt as plain text for a receipt printer, no line wider than `width` characters.
+    #[pyo3(signature = (receipt_no, width = 48))]
+    fn receipt_text(&self, py: Python<'_>, receipt_no: &str, width: usize) -> Res<String> {
+        py.detach(|| self.inner.sales().receipt(receipt_no).map(|r| r.render_text(width))).map_err(to_py_err)
+    }
+
+    /// Returns items of a sale (`[{"line_no": 1, "quantity": 2}, ...]`), refunding what those
+    /// units paid, to the original tenders or as store credit. Returns the refund.
+    #[pyo3(signature = (receipt_no, items, reason, *, refund_to = "original_tenders"))]
+    fn return_items<'py>(
+        &self,
+        py: Python<'py>,
+        receipt_no: &str,
+        items: &Bound<'_, PyAny>,
+        reason: &str,
+        refund_to: &str,
+    ) -> Res<Bound<'py, PyAny>> {
+        let items: Vec<ReturnItem> = from_py(items, "items")?;
+        let refund_to: RefundTo = serde_json::from_value(serde_json::Value::from(refund_to))
+            .map_err(|e| to_py_err(aisle::Error::InvalidArgument(format!("refund_to: {e}"))))?;
+        detached_json(py, || self.inner.sales().return_items(receipt_no, &items, reason, refund_to))
     }
 
     fn stats(&self, py: Python<'_>) -> Res<StoreStats> {
@@ -374,11 +639,22 @@ impl Cart {
         py.detach(|| self.inner.set_quantity(sku, quantity)).map_err(to_py_err)
     }
 
+    /// Adds a product sold by weight: `grams` from the scale, added to any weight on the line.
+    fn add_weighed(&self, py: Python<'_>, sku: &str, grams: i64) -> Res<()> {
+        py.detach(|| self.inner.add_weighed(sku, grams)).map_err(to_py_err)
+    }
+
+    /// Sets a weighed line's weight; 0 removes the line.
+    fn set_weight(&self, py: Python<'_>, sku: &str, grams: i64) -> Res<()> {
+        py.detach(|| self.inner.set_weight(sku, grams)).map_err(to_py_err)
+    }
+
     /// Removes a line; raises `CartLineNotFoundError` if the cart has none for `sku`.
     fn remove(&self, py: Python<'_>, sku: &str) -> Res<()> {
         py.detach(|| self.inner.remove(sku)).map_err(to_py_err)
     }
 
+    /// Removes every line, coupon and the order discount.
     fn clear(&self, py: Python<'_>) -> Res<()> {
         py.detach(|| self.inner.clear()).map_err(to_py_err)
     }
@@ -397,9 +673,90 @@ impl Cart {
         py.detach(|| self.inner.item_count()).map_err(to_py_err)
     }
 
+    /// Sets a manual unit price for a line (the line then takes no promotions), with the
+    /// reason; `None` clears it.
+    #[pyo3(signature = (sku, price, reason = None))]
+    fn set_price_override(&self, py: Python<'_>, sku: &str, price: Option<Money>, reason: Option<String>) -> Res<()> {
+        let over = price.map(|p| PriceOverride { price: p.0, reason: reason.unwrap_or_default() });
+        py.detach(|| self.inner.set_price_override(sku, over.as_ref())).map_err(to_py_err)
+    }
+
+    /// Sets a manual discount on a line (`aisle.discount(percent="10", reason=...)` or a dict),
+    /// applied after promotions; `None` clears it.
+    fn set_line_discount(&self, py: Python<'_>, sku: &str, discount: Option<&Bound<'_, PyAny>>) -> Res<()> {
+        let discount: Option<ManualDiscount> = discount.map(|d| from_py(d, "discount")).transpose()?;
+        py.detach(|| self.inner.set_line_discount(sku, discount.as_ref())).map_err(to_py_err)
+    }
+
+    /// Sets a manual discount on the whole order, applied last; `None` clears it.
+    fn set_order_discount(&self, py: Python<'_>, discount: Option<&Bound<'_, PyAny>>) -> Res<()> {
+        let discount: Option<ManualDiscount> = discount.map(|d| from_py(d, "discount")).transpose()?;
+        py.detach(|| self.inner.set_order_discount(discount.as_ref())).map_err(to_py_err)
+    }
+
+    /// Attaches the customer (`{"id", "group", "loyalty_id", "tax_exempt"}`, all optional);
+    /// `None` detaches.
+    fn set_customer(&self, py: Python<'_>, customer: Option<&Bound<'_, PyAny>>) -> Res<()> {
+        let customer: Option<Customer> = customer.map(|c| from_py(c, "customer")).transpose()?;
+        py.detach(|| self.inner.set_customer(customer.as_ref())).map_err(to_py_err)
+    }
+
+    /// The attached customer, or `None`.
+    fn customer<'py>(&self, py: Python<'py>) -> Res<Bound<'py, PyAny>> {
+        detached_json(py, || self.inner.customer())
+    }
+
+    /// Enters a coupon code (stored upper-case); whether it applies shows in `price()["coupons"]`.
+    fn add_coupon(&self, py: Python<'_>, code: &str) -> Res<()> {
+        py.detach(|| self.inner.add_coupon(code)).map_err(to_py_err)
+    }
+
+    fn remove_coupon(&self, py: Python<'_>, code: &str) -> Res<()> {
+        py.detach(|| self.inner.remove_coupon(code)).map_err(to_py_err)
+    }
+
+    fn coupons(&self, py: Python<'_>) -> Res<Vec<String>> {
+        py.detach(|| self.inner.coupons()).map_err(to_py_err)
+    }
+
+    /// `"open"`, `"completed"` or `"void"`.
+    fn status(&self, py: Python<'_>) -> Res<String> {
+        py.detach(|| self.inner.status()).map_err(to_py_err)
+    }
+
+    /// Prices the cart now: promotions, manual discounts and tax, per the store's settings.
+    fn price<'py>(&self, py: Python<'py>) -> Res<Bound<'py, PyAny>> {
+        detached_json(py, || self.inner.price())
+    }
+
+    /// Completes the sale with `tenders` (dicts, or `aisle.cash(...)`, `aisle.card(...)`, ...):
+    /// prices the cart, settles, and records the sale in one transaction. Returns the sale;
+    /// the cart is then closed.
+    fn complete<'py>(&self, py: Python<'py>, tenders: &Bound<'_, PyAny>) -> Res<Bound<'py, PyAny>> {
+        let tenders: Vec<TenderInput> = from_py(tenders, "tenders")?;
+        detached_json(py, || self.inner.complete(&tenders))
+    }
+
     fn __repr__(&self) -> String {
         format!("Cart(id={:?})", self.inner.id())
     }
+}
+
+// ---- Pricing without a store --------------------------------------------------------------
+
+/// Prices a self-contained JSON pricing request (lines, tax regime, promotions, optional
+/// tenders) and returns the result as JSON. The shared test vectors run through this.
+#[pyfunction]
+fn price_json(py: Python<'_>, request: &str) -> Res<String> {
+    py.detach(|| aisle::commerce::pricing::price_json(request)).map_err(to_py_err)
+}
+
+/// `price_json` for a dict: returns the priced cart (and settlement) as a dict.
+#[pyfunction]
+fn price<'py>(py: Python<'py>, request: &Bound<'_, PyAny>) -> Res<Bound<'py, PyAny>> {
+    let request = to_json_text(request, "request")?;
+    let json = py.detach(|| aisle::commerce::pricing::price_json(&request)).map_err(to_py_err)?;
+    decode(py, &json)
 }
 
 /// Every error code the core can return.
@@ -423,6 +780,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<StoreStats>()?;
     m.add_class::<Edge>()?;
     m.add_class::<Cart>()?;
+    m.add_function(wrap_pyfunction!(price_json, m)?)?;
+    m.add_function(wrap_pyfunction!(price, m)?)?;
     m.add_function(wrap_pyfunction!(error_codes, m)?)?;
     m.add_function(wrap_pyfunction!(error_kinds, m)?)?;
     m.add("SCHEMA_VERSION", aisle::store::SCHEMA_VERSION)?;

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import json
+from typing import Optional
+
 import aisle
+from aisle import Money
+from aisle.types import MoneyDict, PricedCart, PriceResult, Sale, StoreSettings, TenderInput
 
 
 def basket_total(store: aisle.Edge, items: dict[str, int]) -> aisle.Money:
@@ -18,8 +23,101 @@ def basket_total(store: aisle.Edge, items: dict[str, int]) -> aisle.Money:
     return total
 
 
+def configure(store: aisle.Edge) -> None:
+    settings: StoreSettings = {
+        "store_name": "Corner shop",
+        "time_zone": "Europe/Zurich",
+        "tax_regime": {
+            "id": "ch-vat",
+            "prices_include_tax": True,
+            "rounding": {"mode": "half_up", "level": "line"},
+            "rates": [{"id": "A", "name": "MWST 8.1%", "categories": ["standard"], "percent": "8.1"}],
+        },
+        "tender_policy": {"cash_rounding": {"increment": 5, "mode": "half_up"}},
+    }
+    store.set_settings(settings)
+    store.set_promotions(
+        [{"id": "TEN", "name": "10% off tea", "rule": {"type": "percent_off", "target": {"tags": ["tea"]}, "percent": "10"}}]
+    )
+    store.upsert_price_list({"id": "staff", "name": "Staff", "currency": "CHF", "prices": {"TEA": "3.00"}})
+    mode: str = store.settings()["promotion_mode"]
+    print(mode, [p["id"] for p in store.promotions()], store.price_lists_json())
+
+
+def discount_share(priced: PricedCart) -> float:
+    # Floats only for a report, after the exact arithmetic is done.
+    subtotal = priced["subtotal"]["minor"]
+    return priced["discount"]["minor"] / subtotal if subtotal else 0.0
+
+
+def sell(store: aisle.Edge) -> Sale:
+    cart = store.new_cart()
+    tea = store.product_by_barcode("7613035974685")
+    cart.add(tea.sku, 2)
+    cart.add_weighed("NUTS-KG", 250)
+    cart.set_line_discount(tea.sku, aisle.discount(percent="12.5", reason="best before tomorrow"))
+    cart.set_order_discount(None)
+    cart.set_price_override("NUTS-KG", Money.parse("30.00", "CHF"), "price match")
+    cart.set_customer({"id": "C-7", "group": "staff"})
+    cart.add_coupon("WELCOME")
+    priced = cart.price()
+    print(f"{discount_share(priced):.1%} off", [c["status"] for c in priced["coupons"]])
+    weighed: Optional[int] = cart.lines()[1].grams
+    print(weighed, cart.status(), cart.customer())
+    tenders: list[TenderInput] = [
+        aisle.card(Money.parse("5.00", "CHF"), token="tok_1", brand="VISA", last4="4242"),
+        aisle.cash(Money.parse("50.00", "CHF")),
+        {"kind": "gift_card", "amount": Money(100, "CHF"), "reference": "GC-0001"},
+    ]
+    sale = cart.complete(tenders)
+    due: Money = Money.from_dict(sale["settlement"]["due"])
+    print(due, store.receipt_text(sale["receipt_no"], width=42))
+    for line in sale["lines"]:
+        paid: MoneyDict = line["gross"]
+        print(line["line_no"], line["sku"], line["quantity"].get("units"), paid["minor"])
+    return sale
+
+
+def give_back(store: aisle.Edge, sale: Sale) -> int:
+    refund = store.return_items(sale["receipt_no"], [{"line_no": 1, "quantity": 1}], "unwanted", refund_to="store_credit")
+    receipt = store.receipt(refund["receipt_no"])
+    assert receipt["is_refund"]
+    return -refund["settlement"]["due"]["minor"]
+
+
+def what_if() -> PriceResult:
+    request = {
+        "currency": "EUR",
+        "at": "2026-11-27T16:30:00Z",
+        "tax_regime": {"id": "none", "prices_include_tax": False, "rounding": {"mode": "half_up", "level": "line"}, "rates": [], "exempt_categories": ["none"]},
+        "lines": [{"sku": "A", "quantity": 3, "unit_price": "1.99", "tax_category": "none"}],
+        "tenders": [aisle.cash(Money(1000, "EUR"))],
+    }
+    result = aisle.price(request)
+    settlement = result.get("settlement")
+    if settlement is not None:
+        print(settlement["change"])
+    same: str = aisle.price_json(json.dumps(request))
+    assert json.loads(same)["total"] == result["total"]
+    return result
+
+
 def main() -> None:
     store = aisle.Edge.in_memory(store_id="s", device_id="d")
     store.upsert_product(aisle.Product("A", "Apple", aisle.Money.parse("0.35", "EUR")))
     parts: list[aisle.Money] = basket_total(store, {"A": 3}).allocate([1, 2])
     print([p.minor for p in parts])
+
+    shop = aisle.Edge.in_memory(store_id="s", device_id="d", currency="CHF")
+    configure(shop)
+    shop.upsert_products(
+        [
+            aisle.Product("TEA", "Green tea", Money.parse("3.50", "CHF"), barcodes=["7613035974685"], tags=["tea"]),
+            aisle.Product("NUTS-KG", "Mixed nuts", Money.parse("32.00", "CHF"), sold_by="weight", attributes={"origin": "TR"}),
+        ]
+    )
+    try:
+        print(give_back(shop, sell(shop)))
+    except aisle.CommerceError as e:
+        print(e.code)
+    print(what_if()["lines"][0]["units"])

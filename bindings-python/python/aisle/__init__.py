@@ -1,19 +1,28 @@
 """Aisle: one Rust core for retail stores.
 
-Open a store, load a catalog, ring up a cart — exact to the cent, the same rules as every other
-register, handheld and backend that links the core::
+Open a store, load a catalog, ring up a cart, take the payment — exact to the cent, the same
+rules as every other register, handheld and backend that links the core::
 
     import aisle
+    from aisle import Money
 
     store = aisle.Edge.open("store.db", store_id="store-1", device_id="register-1", currency="EUR")
-    store.upsert_product(aisle.Product("MILK-1L", "Milk 1 l", aisle.Money.parse("1.19", "EUR"), "reduced"))
+    store.set_settings({"tax_regime": {...}})   # see docs/python.md
+    store.upsert_product(aisle.Product("MILK-1L", "Milk 1 l", Money.parse("1.19", "EUR"), "reduced"))
     cart = store.new_cart()
     cart.add("MILK-1L", 3)
-    assert str(cart.subtotal()) == "3.57 EUR"
+    priced = cart.price()                 # a dict: lines, promotions, tax, total
+    sale = cart.complete([aisle.cash(Money.parse("5.00", "EUR"))])
+    print(store.receipt_text(sale["receipt_no"]))
+
+Results with many fields (priced carts, sales, receipts, settings) are plain dicts; their
+shapes are the ``TypedDict``s in :mod:`aisle.types`. Amounts in them are
+``{"minor": 357, "currency": "EUR"}``; ``Money.from_dict`` turns one into a ``Money``.
 """
 
 from __future__ import annotations
 
+from . import types
 from ._native import (
     SCHEMA_VERSION,
     Cart,
@@ -23,7 +32,10 @@ from ._native import (
     Product,
     StoreStats,
     error_codes,
+    price,
+    price_json,
 )
+from ._inputs import card, cash, discount, gift_card, store_credit
 from ._errors import (
     ERROR_CLASSES,
     AisleError,
@@ -79,6 +91,14 @@ __all__ = [
     "Product",
     "StoreStats",
     "error_codes",
+    "price",
+    "price_json",
+    "cash",
+    "card",
+    "gift_card",
+    "store_credit",
+    "discount",
+    "types",
     "ERROR_CLASSES",
     "AisleError",
     "AisleValueError",

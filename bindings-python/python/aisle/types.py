@@ -1,0 +1,554 @@
+"""The shapes of Aisle's commerce records, as ``TypedDict``s.
+
+Priced carts, sales, receipts, settings and promotions come back from Aisle as plain ``dict``s
+parsed from the core's JSON, so they print, compare, ``json.dumps`` and load into a DataFrame
+as they are. These classes only describe those dicts for type checkers (``mypy --strict``,
+editors); nothing here converts or checks anything at run time.
+
+Conventions, the same in every language Aisle speaks:
+
+* an amount is ``{"minor": 1234, "currency": "EUR"}`` (:class:`MoneyDict`): exact integer minor
+  units, never a float. ``aisle.Money.from_dict(d)`` turns one into a ``Money``;
+* a percentage is a decimal string, ``"12.5"``;
+* a quantity is ``{"units": 3}``, or ``{"grams": 312}`` for a weighed line;
+* times are RFC 3339 strings (``at``) or Unix milliseconds (``*_ms``).
+
+Input dicts (tenders, discounts, customers, return items) may give an amount as an
+``aisle.Money`` instead of a :class:`MoneyDict`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Literal, Optional, TypedDict, Union
+
+from ._native import Money
+
+__all__ = [
+    "MoneyDict",
+    "MoneyInput",
+    "RoundingModeName",
+    "SoldBy",
+    "CartStatus",
+    "TenderKind",
+    "SaleKind",
+    "RefundTo",
+    "CouponStatus",
+    "PromotionMode",
+    "Quantity",
+    "UnitRun",
+    "LineAdjustment",
+    "TaxAmount",
+    "PriceOverride",
+    "ManualDiscount",
+    "DiscountInput",
+    "Customer",
+    "PricedLine",
+    "AppliedPromotion",
+    "CouponResult",
+    "PricedCart",
+    "PriceResult",
+    "CardAuth",
+    "TenderInput",
+    "SettledTender",
+    "OfflineAuthorization",
+    "Settlement",
+    "PaidUnits",
+    "SaleLine",
+    "Sale",
+    "ReturnItem",
+    "ReceiptLine",
+    "ReceiptTax",
+    "ReceiptTender",
+    "Receipt",
+    "TaxRounding",
+    "TaxRate",
+    "TaxRegime",
+    "PricingRounding",
+    "CashRounding",
+    "OfflinePolicy",
+    "TenderPolicy",
+    "ReturnPolicy",
+    "StoreSettings",
+    "PriceScope",
+    "PriceList",
+    "Promotion",
+    "PricingRequest",
+]
+
+# ---- values -------------------------------------------------------------------------------
+
+
+class MoneyDict(TypedDict):
+    """An exact amount: integer minor units (cents) of an ISO-4217 currency."""
+
+    minor: int
+    currency: str
+
+
+MoneyInput = Union[Money, MoneyDict]
+"""An amount as an input accepts it: an ``aisle.Money`` or its dict form."""
+
+# Written as unions of one-value literals (the same type, PEP 586) so mypy.stubtest, which
+# expects a Union at run time for an alias mypy sees as one, accepts them.
+RoundingModeName = Union[
+    Literal["half_even"], Literal["half_up"], Literal["half_down"], Literal["up"], Literal["down"]
+]
+SoldBy = Union[Literal["unit"], Literal["weight"]]
+CartStatus = Union[Literal["open"], Literal["completed"], Literal["void"]]
+TenderKind = Union[Literal["cash"], Literal["card"], Literal["gift_card"], Literal["store_credit"]]
+SaleKind = Union[Literal["sale"], Literal["refund"]]
+RefundTo = Union[Literal["original_tenders"], Literal["store_credit"]]
+CouponStatus = Union[
+    Literal["applied"],
+    Literal["not_applicable"],
+    Literal["invalid"],
+    Literal["expired"],
+    Literal["not_yet_valid"],
+    Literal["already_used"],
+]
+PromotionMode = Union[Literal["priority"], Literal["best_deal"]]
+
+
+class Quantity(TypedDict, total=False):
+    """Exactly one key: ``{"units": 3}`` or, for a weighed line, ``{"grams": 312}``."""
+
+    units: int
+    grams: int
+
+
+class UnitRun(TypedDict):
+    """``count`` units of ``amount`` each; a line's runs sum to its total."""
+
+    count: int
+    amount: MoneyDict
+
+
+# ---- pricing ------------------------------------------------------------------------------
+
+
+class LineAdjustment(TypedDict):
+    """One discount on one line: a promotion's, or a manual one."""
+
+    source: str  # the promotion id, or "manual" / "manual_order"
+    label: str  # promotion name or the cashier's reason
+    rule: str  # "percent_off", "buy_x_get_y", ..., "manual_line", "manual_order"
+    amount: MoneyDict  # positive
+    units: List[UnitRun]
+
+
+class TaxAmount(TypedDict):
+    """One tax rate on a line or in a summary."""
+
+    rate_id: str
+    percent: str
+    base: MoneyDict
+    amount: MoneyDict
+
+
+class PriceOverride(TypedDict):
+    """A manual unit price with the reason for it."""
+
+    price: MoneyDict
+    reason: str
+
+
+class _ManualDiscountRequired(TypedDict):
+    reason: str
+    needs_approval: bool
+
+
+class ManualDiscount(_ManualDiscountRequired, total=False):
+    """A manual discount as recorded: exactly one of ``percent`` or ``amount``.
+
+    ``needs_approval`` is set by the engine when the discount is above the store's
+    ``approval_above_percent``; the app decides who may approve it.
+    """
+
+    percent: str
+    amount: MoneyDict
+
+
+class _DiscountInputRequired(TypedDict):
+    reason: str
+
+
+class DiscountInput(_DiscountInputRequired, total=False):
+    """A manual discount to give: exactly one of ``percent`` (``"12.5"``) or ``amount``."""
+
+    percent: str
+    amount: MoneyInput
+
+
+class Customer(TypedDict, total=False):
+    """The customer of a cart. Every key is optional on input."""
+
+    id: Optional[str]
+    group: Optional[str]  # for price lists and promotions, e.g. "staff"
+    loyalty_id: Optional[str]
+    tax_exempt: bool
+
+
+class PricedLine(TypedDict):
+    sku: str
+    name: str
+    quantity: Quantity
+    unit_price: MoneyDict  # per piece, or per kg for a weighed line
+    base: MoneyDict  # before any discount
+    adjustments: List[LineAdjustment]
+    discount: MoneyDict
+    units: List[UnitRun]  # what each unit pays, summing to amount
+    amount: MoneyDict  # base - discount
+    tax_category: str
+    net: MoneyDict
+    tax: MoneyDict
+    gross: MoneyDict
+    taxes: List[TaxAmount]
+    price_override: Optional[PriceOverride]
+    manual_discount: Optional[ManualDiscount]
+
+
+class AppliedPromotion(TypedDict):
+    id: str
+    name: str
+    rule: str
+    applications: int
+    discount: MoneyDict
+
+
+class CouponResult(TypedDict):
+    code: str
+    status: CouponStatus
+
+
+class PricedCart(TypedDict):
+    """What ``Cart.price()`` returns: lines, discounts and tax, exact to the cent."""
+
+    currency: str
+    lines: List[PricedLine]
+    subtotal: MoneyDict  # sum of line bases
+    discount: MoneyDict
+    net: MoneyDict
+    tax: MoneyDict
+    total: MoneyDict  # what the customer owes, before cash rounding
+    taxes: List[TaxAmount]
+    promotions: List[AppliedPromotion]
+    coupons: List[CouponResult]
+    order_discount: Optional[ManualDiscount]
+    best_deal_exact: bool
+
+
+class PriceResult(PricedCart, total=False):
+    """What ``aisle.price()`` returns: the priced cart, and its settlement if the request had
+    tenders."""
+
+    settlement: Settlement
+
+
+# ---- tenders ------------------------------------------------------------------------------
+
+
+class _CardAuthRequired(TypedDict):
+    token: str  # the terminal's reference for the payment, never the card number
+    brand: str
+    last4: str
+    authorized_at_ms: int
+
+
+class CardAuth(_CardAuthRequired, total=False):
+    """A payment terminal's authorisation. Never a card number: Aisle refuses one."""
+
+    auth_code: str
+    offline: bool
+
+
+class _TenderInputRequired(TypedDict):
+    kind: TenderKind
+    amount: MoneyInput  # cash: handed over; others: charged
+
+
+class TenderInput(_TenderInputRequired, total=False):
+    """A tender offered to ``Cart.complete()``; ``aisle.cash()``, ``aisle.card()``, ... build
+    them. ``card`` is required for a card, ``reference`` for a gift card or store credit."""
+
+    card: CardAuth
+    reference: str
+
+
+class _SettledTenderRequired(TypedDict):
+    kind: TenderKind
+    amount: MoneyDict  # what it contributed (negative on a refund)
+    tendered: MoneyDict  # what was handed over or charged
+    change: MoneyDict  # non-zero only on cash
+
+
+class SettledTender(_SettledTenderRequired, total=False):
+    card: CardAuth
+    reference: str
+
+
+class OfflineAuthorization(TypedDict):
+    tender_index: int
+    amount: MoneyDict
+    expires_at_ms: int
+
+
+class Settlement(TypedDict):
+    """How a total was paid (or a refund paid out)."""
+
+    tenders: List[SettledTender]
+    due: MoneyDict  # the total after cash rounding
+    cash_rounding: MoneyDict  # due - total
+    paid: MoneyDict
+    change: MoneyDict
+    offline_authorizations: List[OfflineAuthorization]
+
+
+# ---- sales and receipts -------------------------------------------------------------------
+
+
+class PaidUnits(TypedDict):
+    """``count`` units that each paid ``gross``, of which ``tax`` is tax."""
+
+    count: int
+    gross: MoneyDict
+    tax: MoneyDict
+
+
+class _SaleLineRequired(TypedDict):
+    line_no: int  # 1-based, what a return names
+    sku: str
+    name: str
+    quantity: Quantity
+    unit_price: MoneyDict
+    base: MoneyDict
+    adjustments: List[LineAdjustment]
+    discount: MoneyDict
+    net: MoneyDict
+    tax: MoneyDict
+    gross: MoneyDict
+    taxes: List[TaxAmount]
+    units: List[PaidUnits]  # lowest paid first: what returns refund
+
+
+class SaleLine(_SaleLineRequired, total=False):
+    returns_line: int  # on a refund: the original line
+
+
+class Sale(TypedDict):
+    """A completed sale or refund (refund amounts are negative)."""
+
+    receipt_no: str
+    kind: SaleKind
+    store_id: str
+    device_id: str
+    at: str
+    at_ms: int
+    currency: str
+    cart_id: Optional[str]
+    customer: Optional[Customer]
+    lines: List[SaleLine]
+    subtotal: MoneyDict
+    discount: MoneyDict
+    net: MoneyDict
+    tax: MoneyDict
+    total: MoneyDict
+    taxes: List[TaxAmount]
+    promotions: List[AppliedPromotion]
+    settlement: Settlement
+    original: Optional[str]  # on a refund: the receipt it returns against
+    reason: Optional[str]
+
+
+class ReturnItem(TypedDict):
+    """``quantity`` units of line ``line_no`` of a sale (a weighed line: 1)."""
+
+    line_no: int
+    quantity: int
+
+
+class ReceiptLine(TypedDict):
+    name: str
+    quantity_text: str  # "2", "0.312 kg"
+    unit_price: MoneyDict
+    amount: MoneyDict  # after discounts
+    discounts: List[List[Any]]  # [label, MoneyDict] pairs, the amount positive
+    tax_code: str
+
+
+class ReceiptTax(TypedDict):
+    label: str
+    base: MoneyDict
+    amount: MoneyDict
+
+
+class ReceiptTender(TypedDict):
+    label: str  # "Cash", "VISA ****4242"
+    amount: MoneyDict
+
+
+class Receipt(TypedDict):
+    """A receipt as data (``Edge.receipt_text()`` renders it for a printer)."""
+
+    store_name: str
+    store_id: str
+    device_id: str
+    receipt_no: str
+    at: str  # local time of the sale, RFC 3339
+    lines: List[ReceiptLine]
+    subtotal: MoneyDict
+    discount_total: MoneyDict
+    tax_summary: List[ReceiptTax]
+    total: MoneyDict
+    cash_rounding: MoneyDict
+    tenders: List[ReceiptTender]
+    change: MoneyDict
+    footer: List[str]
+    is_refund: bool
+    original_receipt_no: Optional[str]
+
+
+# ---- settings -----------------------------------------------------------------------------
+
+
+class _TaxRoundingRequired(TypedDict):
+    mode: RoundingModeName
+    level: Literal["unit", "line", "total"]
+
+
+class TaxRounding(_TaxRoundingRequired, total=False):
+    inclusive_target: Literal["tax", "net"]
+
+
+class _TaxRateRequired(TypedDict):
+    id: str
+    name: str  # printed on receipts, e.g. "VAT 20%"
+    categories: List[str]
+    percent: str
+
+
+class TaxRate(_TaxRateRequired, total=False):
+    compound: bool
+
+
+class _TaxRegimeRequired(TypedDict):
+    id: str
+    prices_include_tax: bool
+    rounding: TaxRounding
+    rates: List[TaxRate]
+
+
+class TaxRegime(_TaxRegimeRequired, total=False):
+    """``docs/schemas/tax-regime.schema.json``."""
+
+    exempt_categories: List[str]
+
+
+class PricingRounding(TypedDict, total=False):
+    discounts: RoundingModeName
+    weight: RoundingModeName
+
+
+class CashRounding(TypedDict):
+    increment: int  # minor units: 5 rounds cash to 0.05
+    mode: RoundingModeName
+
+
+class OfflinePolicy(TypedDict):
+    floor_limit: MoneyDict
+    max_exposure: MoneyDict
+    expiry_ms: int
+
+
+class TenderPolicy(TypedDict, total=False):
+    """``docs/schemas/tender-policy.schema.json``."""
+
+    cash_rounding: Optional[CashRounding]
+    offline: Optional[OfflinePolicy]
+
+
+class ReturnPolicy(TypedDict, total=False):
+    blind_returns: bool
+    blind_max: Optional[MoneyDict]
+    return_days: Optional[int]
+
+
+class StoreSettings(TypedDict, total=False):
+    """A store's settings. ``Edge.settings()`` returns every key; ``Edge.set_settings()`` takes
+    any of them (the rest get their defaults)."""
+
+    store_name: str
+    time_zone: str  # IANA, e.g. "Europe/Berlin"
+    channel: str  # for price-list scopes, e.g. "pos"
+    promotion_mode: PromotionMode
+    rounding: PricingRounding
+    tax_regime: Optional[TaxRegime]  # required before a cart can be priced
+    approval_above_percent: Optional[str]
+    tender_policy: TenderPolicy
+    returns: ReturnPolicy
+    receipt_footer: List[str]
+
+
+# ---- price lists and promotions -----------------------------------------------------------
+
+
+class PriceScope(TypedDict, total=False):
+    stores: List[str]
+    channels: List[str]
+    customer_groups: List[str]
+
+
+class _PriceListRequired(TypedDict):
+    id: str
+    name: str
+    currency: str
+
+
+class PriceList(_PriceListRequired, total=False):
+    """``docs/schemas/price-list.schema.json``: prices are decimal strings (``"1.09"``) in the
+    list's currency."""
+
+    priority: int
+    scope: PriceScope
+    valid_from: Optional[int]
+    valid_to: Optional[int]
+    prices: Dict[str, str]
+
+
+class _PromotionRequired(TypedDict):
+    id: str
+    rule: Dict[str, Any]  # {"type": "percent_off", ...}: see docs/schemas/promotion.schema.json
+
+
+class Promotion(_PromotionRequired, total=False):
+    name: str
+    priority: int
+    exclusive: bool
+    stop_further: bool
+    stackable: bool
+    conditions: Dict[str, Any]
+    usage_limit: Dict[str, Any]
+
+
+class _PricingRequestRequired(TypedDict):
+    currency: str
+    at: str  # RFC 3339 instant
+    tax_regime: TaxRegime
+    lines: List[Dict[str, Any]]
+
+
+class PricingRequest(_PricingRequestRequired, total=False):
+    """A self-contained pricing request for ``aisle.price()`` (schema:
+    ``docs/schemas/pricing-request.schema.json``)."""
+
+    time_zone: str
+    mode: PromotionMode
+    rounding: PricingRounding
+    promotions: List[Promotion]
+    customer: Dict[str, Any]
+    coupons: List[str]
+    usage: Dict[str, Dict[str, int]]
+    approval_above_percent: str
+    order_discount: Dict[str, Any]
+    tenders: List[TenderInput]
+    tender_policy: TenderPolicy
+    offline_exposure: int
