@@ -6,7 +6,7 @@
 #
 # Steps: build the cdylib (debug profile, shared workspace target dir) → generate the Kotlin
 # sources from it with the workspace's own uniffi-bindgen → write a store file with the Rust
-# core → `mvn test`, which reads that file back.
+# core → `mvn test`, which reads that file back and runs the shared vectors in tests/vectors/commerce.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -21,6 +21,8 @@ esac
 generated="$root/bindings-kotlin/target/generated-sources/uniffi"
 fixture_dir="$root/bindings-kotlin/target/fixtures"
 fixture="$fixture_dir/rust-writer.db"
+# The shared pricing vectors (VectorsTest fails, never skips, if the folder is missing).
+vectors="$root/tests/vectors/commerce"
 
 echo "==> cargo build -p aisle-kotlin"
 cargo build -p aisle-kotlin
@@ -42,4 +44,5 @@ cd "$root/bindings-kotlin"
 AISLE_FIXTURE="$fixture" mvn -B -ntp \
     -Daisle.fixture="$fixture" \
     -Daisle.native.dir="$(dirname "$lib")" \
+    -Daisle.vectors.dir="$vectors" \
     test

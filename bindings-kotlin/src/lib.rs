@@ -5,14 +5,26 @@
 //! would still catch it, but as an untyped `InternalException`): conversions that can fail
 //! return the core's own error.
 //!
+//! Inputs are uniffi records (`TenderInput`, `ManualDiscount`, …) converted to the core's
+//! types here; key results are typed records (`PriceSummary`, `SaleSummary`), and the full
+//! results (priced cart, sale, receipt, settings) are the core's own JSON, so this crate never
+//! re-describes them. Money is always `Money` (integer minor units) and percentages decimal
+//! strings: no float reaches an amount.
+//!
 //! Generated Kotlin lands in package `dev.aisle` (see `uniffi.toml`); the hand-written
-//! `src/main/kotlin/dev/aisle/Idioms.kt` adds operators, `Money.parse` and
-//! `AisleException.code`/`kind` on top.
+//! `src/main/kotlin/dev/aisle/Idioms.kt` adds operators, `Money.parse`, tender constructors,
+//! `SoldBy` and `AisleException.code`/`kind` on top.
 
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::sync::Arc;
 
-use aisle::{ErrorKind, RoundingMode};
+use aisle::commerce::price_list::PriceList;
+use aisle::commerce::pricing::{self, PricedCart};
+use aisle::commerce::settings::StoreSettings;
+use aisle::commerce::tender::{self, TenderKind};
+use aisle::commerce::{RefundTo, Sale, SoldBy};
+use aisle::{ErrorKind, Percent, RoundingMode};
 
 uniffi::setup_scaffolding!("aisle");
 
@@ -276,41 +288,267 @@ impl From<&aisle::EdgeConfig> for EdgeConfig {
     }
 }
 
-/// A product in the catalog.
+/// A product in the catalog. Only the first four fields are required:
+/// `Product("MILK-1L", "Milk 1 l", Money(119, "EUR"), "reduced")` is a product sold by the
+/// piece with no barcodes, categories, tags or variants.
 #[derive(uniffi::Record, Clone, Debug, PartialEq, Eq)]
 pub struct Product {
     /// Stock-keeping unit, unique in the catalog: 1–64 printable characters, no spaces.
     pub sku: String,
     /// Name as printed on receipts.
     pub name: String,
-    /// Unit price.
+    /// Base price: per piece, or per kilogram when `soldBy` is `"weight"`. Price lists may
+    /// override it.
     pub price: Money,
     /// Tax category the store's tax regime maps to a rate, e.g. `"standard"`, `"reduced"`.
     pub tax_category: String,
+    /// GTINs (EAN-13, UPC-A, EAN-8, GTIN-14) printed on the product; each belongs to one SKU.
+    #[uniffi(default)]
+    pub barcodes: Vec<String>,
+    /// Categories, e.g. `["dairy", "food/dairy/milk"]`; promotions and reports match them exactly.
+    #[uniffi(default)]
+    pub categories: Vec<String>,
+    /// Free labels, e.g. `["organic", "local"]`; matched exactly.
+    #[uniffi(default)]
+    pub tags: Vec<String>,
+    /// `"unit"` (counted in pieces) or `"weight"` (price per kg, carts take grams): the
+    /// constants `SoldBy.UNIT` and `SoldBy.WEIGHT`. A string, not an enum, because uniffi
+    /// cannot give an enum field a default and the four-argument constructor must keep working.
+    #[uniffi(default = "unit")]
+    pub sold_by: String,
+    /// The product (style) this one is a variant of, e.g. `"TSHIRT"` for `"TSHIRT-RED-M"`.
+    #[uniffi(default)]
+    pub parent_sku: Option<String>,
+    /// What distinguishes a variant, e.g. `{"colour": "red", "size": "M"}`.
+    #[uniffi(default)]
+    pub attributes: HashMap<String, String>,
 }
 
 impl Product {
     fn to_core(&self) -> Result<aisle::Product> {
-        Ok(aisle::Product::new(&self.sku, &self.name, self.price.to_core()?, &self.tax_category))
+        Ok(aisle::Product {
+            sku: self.sku.clone(),
+            name: self.name.clone(),
+            price: self.price.to_core()?,
+            tax_category: self.tax_category.clone(),
+            parent_sku: self.parent_sku.clone(),
+            attributes: self.attributes.iter().map(|(k, v)| (k.clone(), v.clone())).collect::<BTreeMap<_, _>>(),
+            barcodes: self.barcodes.clone(),
+            categories: self.categories.clone(),
+            tags: self.tags.clone(),
+            sold_by: self.sold_by.parse::<SoldBy>()?,
+        })
     }
 }
 
 impl From<aisle::Product> for Product {
     fn from(p: aisle::Product) -> Self {
-        Product { sku: p.sku, name: p.name, price: p.price.into(), tax_category: p.tax_category }
+        Product {
+            sku: p.sku,
+            name: p.name,
+            price: p.price.into(),
+            tax_category: p.tax_category,
+            barcodes: p.barcodes,
+            categories: p.categories,
+            tags: p.tags,
+            sold_by: p.sold_by.as_str().to_owned(),
+            parent_sku: p.parent_sku,
+            attributes: p.attributes.into_iter().collect(),
+        }
     }
 }
 
-/// One line of a cart, priced from the catalog when the cart is read.
+/// A manual unit price for one line, with the reason the cashier gave (required; a card
+/// number in it is refused). The line then takes no promotions.
+#[derive(uniffi::Record, Clone, Debug, PartialEq, Eq)]
+pub struct PriceOverride {
+    /// Per piece, or per kilogram for a weighed line.
+    pub price: Money,
+    pub reason: String,
+}
+
+impl PriceOverride {
+    fn to_core(&self) -> Result<pricing::PriceOverride> {
+        Ok(pricing::PriceOverride { price: self.price.to_core()?, reason: self.reason.clone() })
+    }
+}
+
+impl From<pricing::PriceOverride> for PriceOverride {
+    fn from(o: pricing::PriceOverride) -> Self {
+        PriceOverride { price: o.price.into(), reason: o.reason }
+    }
+}
+
+/// A manual discount on a line or on the whole order: exactly one of `percent` (a decimal
+/// string such as `"12.5"`, never a float) or `amount`, and the reason the cashier gave.
+/// `ManualDiscount(percent = "10", reason = "damaged label")`.
+#[derive(uniffi::Record, Clone, Debug, PartialEq, Eq)]
+pub struct ManualDiscount {
+    /// Percent off, as exact decimal text: `"10"`, `"12.5"`.
+    #[uniffi(default)]
+    pub percent: Option<String>,
+    /// Amount off, in the cart's currency.
+    #[uniffi(default)]
+    pub amount: Option<Money>,
+    /// Why (printed on the receipt); required.
+    pub reason: String,
+    /// Whether a manager must approve it. Pricing sets it (in `Cart.priceJson()`) when the
+    /// discount is above the store's `approval_above_percent`; pass `true` to require approval
+    /// regardless. The app decides who may approve.
+    #[uniffi(default = false)]
+    pub needs_approval: bool,
+}
+
+impl ManualDiscount {
+    fn to_core(&self) -> Result<pricing::ManualDiscount> {
+        Ok(pricing::ManualDiscount {
+            percent: self.percent.as_deref().map(Percent::parse).transpose()?,
+            amount: self.amount.as_ref().map(Money::to_core).transpose()?,
+            reason: self.reason.clone(),
+            needs_approval: self.needs_approval,
+        })
+    }
+}
+
+impl From<pricing::ManualDiscount> for ManualDiscount {
+    fn from(d: pricing::ManualDiscount) -> Self {
+        ManualDiscount {
+            percent: d.percent.map(|p| p.to_string()),
+            amount: d.amount.map(Money::from),
+            reason: d.reason,
+            needs_approval: d.needs_approval,
+        }
+    }
+}
+
+/// The customer attached to a cart: for customer-group prices and promotions, usage limits,
+/// and tax exemption.
+#[derive(uniffi::Record, Clone, Debug, Default, PartialEq, Eq)]
+pub struct Customer {
+    #[uniffi(default)]
+    pub id: Option<String>,
+    /// Customer group for price lists and promotions, e.g. `"staff"`, `"member"`.
+    #[uniffi(default)]
+    pub group: Option<String>,
+    #[uniffi(default)]
+    pub loyalty_id: Option<String>,
+    /// Pays no tax (diplomats, charities, resellers).
+    #[uniffi(default = false)]
+    pub tax_exempt: bool,
+}
+
+impl From<&Customer> for aisle::commerce::Customer {
+    fn from(c: &Customer) -> Self {
+        aisle::commerce::Customer {
+            id: c.id.clone(),
+            group: c.group.clone(),
+            loyalty_id: c.loyalty_id.clone(),
+            tax_exempt: c.tax_exempt,
+        }
+    }
+}
+
+impl From<aisle::commerce::Customer> for Customer {
+    fn from(c: aisle::commerce::Customer) -> Self {
+        Customer { id: c.id, group: c.group, loyalty_id: c.loyalty_id, tax_exempt: c.tax_exempt }
+    }
+}
+
+/// How a customer pays.
+#[uniffi::remote(Enum)]
+pub enum TenderKind {
+    /// The only tender that gives change (and the only one cash rounding applies to).
+    Cash,
+    /// Needs a `CardAuth` from the payment terminal.
+    Card,
+    /// Needs the gift card id as `reference`.
+    GiftCard,
+    /// Needs the credit id as `reference`.
+    StoreCredit,
+}
+
+/// The record of an authorisation from the payment terminal. Never a card number: Aisle
+/// keeps the terminal's token, the brand and the last four digits, and refuses any field
+/// that looks like a full card number (`CardNumberRefused`).
+#[derive(uniffi::Record, Clone, Debug, PartialEq, Eq)]
+pub struct CardAuth {
+    /// The terminal's or acquirer's reference for the payment (used to refund it).
+    pub token: String,
+    /// e.g. `"VISA"`, `"MASTERCARD"`.
+    pub brand: String,
+    /// Exactly four digits.
+    pub last4: String,
+    /// When the terminal authorised it (Unix milliseconds).
+    pub authorized_at_ms: i64,
+    #[uniffi(default)]
+    pub auth_code: Option<String>,
+    /// Authorised by the terminal without reaching the acquirer: subject to the store's
+    /// offline policy, forwarded later.
+    #[uniffi(default = false)]
+    pub offline: bool,
+}
+
+impl From<&CardAuth> for tender::CardAuth {
+    fn from(c: &CardAuth) -> Self {
+        tender::CardAuth {
+            token: c.token.clone(),
+            brand: c.brand.clone(),
+            last4: c.last4.clone(),
+            auth_code: c.auth_code.clone(),
+            offline: c.offline,
+            authorized_at_ms: c.authorized_at_ms,
+        }
+    }
+}
+
+/// One tender offered for a sale: `TenderInput.cash(Money(2000, "EUR"))`,
+/// `TenderInput.card(amount, auth)` (in `Idioms.kt`) or the constructor.
+#[derive(uniffi::Record, Clone, Debug, PartialEq, Eq)]
+pub struct TenderInput {
+    pub kind: TenderKind,
+    /// For cash: what was handed over (change is given from it). For the others: what is
+    /// charged, never more than is due.
+    pub amount: Money,
+    /// Required for a card, refused for the others.
+    #[uniffi(default)]
+    pub card: Option<CardAuth>,
+    /// The gift card or store credit id (required for those).
+    #[uniffi(default)]
+    pub reference: Option<String>,
+}
+
+impl TenderInput {
+    fn to_core(&self) -> Result<tender::TenderInput> {
+        Ok(tender::TenderInput {
+            kind: self.kind,
+            amount: self.amount.to_core()?,
+            card: self.card.as_ref().map(tender::CardAuth::from),
+            reference: self.reference.clone(),
+        })
+    }
+}
+
+/// One line of a cart, at its resolved price (price lists, manual price), before promotions
+/// and tax.
 #[derive(uniffi::Record, Clone, Debug, PartialEq, Eq)]
 pub struct CartLine {
     pub sku: String,
     pub name: String,
+    /// Pieces; 1 for a weighed line.
     pub quantity: i64,
+    /// Per piece, or per kilogram for a weighed line (the manual price if overridden).
     pub unit_price: Money,
-    /// `unitPrice × quantity`.
+    /// Before discounts: `unitPrice × quantity`, or the weighed amount.
     pub line_total: Money,
     pub tax_category: String,
+    /// The weight in grams of a weighed line; `null` for one counted in pieces.
+    #[uniffi(default)]
+    pub grams: Option<i64>,
+    #[uniffi(default)]
+    pub price_override: Option<PriceOverride>,
+    /// The manual line discount, as set (what it comes to is in `Cart.priceJson()`).
+    #[uniffi(default)]
+    pub discount: Option<ManualDiscount>,
 }
 
 impl From<aisle::CartLine> for CartLine {
@@ -322,8 +560,98 @@ impl From<aisle::CartLine> for CartLine {
             unit_price: l.unit_price.into(),
             line_total: l.line_total.into(),
             tax_category: l.tax_category,
+            grams: l.grams,
+            price_override: l.price_override.map(PriceOverride::from),
+            discount: l.discount.map(ManualDiscount::from),
         }
     }
+}
+
+/// The totals of a priced cart (`Cart.priceSummary()`). Lines, adjustments, taxes by rate,
+/// promotions and coupon statuses are in `Cart.priceJson()`.
+#[derive(uniffi::Record, Clone, Debug, PartialEq, Eq)]
+pub struct PriceSummary {
+    /// Sum of the lines before any discount.
+    pub subtotal: Money,
+    /// All discounts (promotions and manual), positive.
+    pub discount: Money,
+    /// The total without tax.
+    pub net: Money,
+    pub tax: Money,
+    /// What the customer owes, before cash rounding.
+    pub total: Money,
+}
+
+impl From<&PricedCart> for PriceSummary {
+    fn from(p: &PricedCart) -> Self {
+        PriceSummary {
+            subtotal: p.subtotal.into(),
+            discount: p.discount.into(),
+            net: p.net.into(),
+            tax: p.tax.into(),
+            total: p.total.into(),
+        }
+    }
+}
+
+/// The key figures of a completed sale or refund (amounts of a refund are negative). The
+/// whole record is `Edge.saleJson(receiptNo)`.
+#[derive(uniffi::Record, Clone, Debug, PartialEq, Eq)]
+pub struct SaleSummary {
+    /// Gap-free per device, e.g. `"register-1-000042"`.
+    pub receipt_no: String,
+    /// What the goods cost, before cash rounding.
+    pub total: Money,
+    /// What was settled: the total after cash rounding.
+    pub due: Money,
+    /// Cash given back.
+    pub change: Money,
+    /// `due − total`; zero without cash rounding or without cash.
+    pub cash_rounding: Money,
+}
+
+impl From<&Sale> for SaleSummary {
+    fn from(s: &Sale) -> Self {
+        SaleSummary {
+            receipt_no: s.receipt_no.clone(),
+            total: s.total.into(),
+            due: s.settlement.due.into(),
+            change: s.settlement.change.into(),
+            cash_rounding: s.settlement.cash_rounding.into(),
+        }
+    }
+}
+
+/// What to return from a receipt: `quantity` units of line `lineNo` (1-based, as on the
+/// sale; a weighed line has one unit).
+#[derive(uniffi::Record, Clone, Debug, PartialEq, Eq)]
+pub struct ReturnItem {
+    pub line_no: i32,
+    pub quantity: i64,
+}
+
+impl ReturnItem {
+    fn to_core(&self) -> Result<aisle::commerce::ReturnItem> {
+        let line_no = u32::try_from(self.line_no)
+            .map_err(|_| invalid_argument(format!("a return line number must not be negative, got {}", self.line_no)))?;
+        Ok(aisle::commerce::ReturnItem { line_no, quantity: self.quantity })
+    }
+}
+
+/// Where a refund goes.
+#[uniffi::remote(Enum)]
+pub enum RefundTo {
+    /// Back to the tenders of the original sale: cards first, then cash.
+    OriginalTenders,
+    /// As store credit (exchanges: the new sale takes it as a tender).
+    StoreCredit,
+}
+
+/// Serialises a core result for apps that want all of it. The core's types serialise from
+/// integers, strings and enums only, so this does not fail in practice; if it ever did, it
+/// is reported with a code like every other error.
+fn to_json(what: &str, encoded: serde_json::Result<String>) -> Result<String> {
+    encoded.map_err(|e| invalid_argument(format!("cannot encode {what} as JSON: {e}")))
 }
 
 /// What a store holds, by count.
@@ -347,12 +675,26 @@ impl From<aisle::StoreStats> for StoreStats {
     }
 }
 
+// ---- pricing without a store -----------------------------------------------------------------
+
+/// Prices a self-contained pricing request (lines, tax regime, promotions, context and
+/// optionally tenders, as JSON: `docs/schemas/pricing-request.schema.json`) and returns the
+/// result as JSON: the priced cart, plus `settlement` when tenders were given. For HQ tools,
+/// web backends and the shared test vectors; a store's carts use `Cart.priceJson()`.
+/// A malformed request is `InvalidArgument` naming the JSON path; a bad rule
+/// `PromoInvalidRule`, a bad regime `InvalidTaxRegime`.
+#[uniffi::export]
+pub fn price_json(request: String) -> Result<String> {
+    Ok(pricing::price_json(&request)?)
+}
+
 // ---- objects ---------------------------------------------------------------------------------
 
 /// An open store on this device: the one handle an app opens, for the life of the app.
 /// `close()` (or the end of `use {}`) closes the store file at once; carts taken from it then
-/// fail with `STORE_CLOSED`, as after `close()` in Python and Node. The catalog is on the
-/// handle itself (`upsertProduct`, `product`, …), as in the Python and Node bindings.
+/// fail with `STORE_CLOSED`, as after `close()` in Python and Node. The catalog, settings,
+/// sales and returns are on the handle itself (`upsertProduct`, `setSettingsJson`,
+/// `receiptText`, `returnItems`, …), as in the Python and Node bindings.
 #[derive(uniffi::Object)]
 pub struct Edge {
     inner: aisle::Edge,
@@ -429,6 +771,102 @@ impl Edge {
         Ok(count(self.inner.catalog().len()?))
     }
 
+    /// The product with this barcode. Any standard length finds it (`036000291452`,
+    /// `0036000291452` and `00036000291452` are one GTIN). A malformed code is
+    /// `InvalidBarcode`; one no product carries is `UnknownBarcode`.
+    pub fn product_by_barcode(&self, code: String) -> Result<Product> {
+        Ok(self.inner.catalog().by_barcode(&code)?.into())
+    }
+
+    // ---- settings, promotions, price lists (JSON, as HQ authors them) -------------------------
+
+    /// The store's settings as JSON (`docs/schemas/store-settings.schema.json`): store name,
+    /// time zone, tax regime, tender policy (cash rounding, offline cards), return policy,
+    /// receipt footer. Defaults until set.
+    pub fn settings_json(&self) -> Result<String> {
+        Ok(self.inner.settings()?.to_json())
+    }
+
+    /// Validates and stores new settings, replacing all of them. A bad field is
+    /// `InvalidArgument` (or `InvalidTaxRegime`, `InvalidTenderPolicy`) naming its JSON path,
+    /// and the old settings stay.
+    pub fn set_settings_json(&self, json: String) -> Result<()> {
+        Ok(self.inner.set_settings(&StoreSettings::from_json(&json)?)?)
+    }
+
+    /// The store's promotions as a JSON array (`docs/schemas/promotion.schema.json`).
+    pub fn promotions_json(&self) -> Result<String> {
+        to_json("promotions", serde_json::to_string(&self.inner.promotions()?))
+    }
+
+    /// Validates and replaces all promotions (all or none). A bad rule is `PromoInvalidRule`
+    /// naming its JSON path, e.g. `[0].rule.percent`.
+    pub fn set_promotions_json(&self, json: String) -> Result<()> {
+        Ok(self.inner.set_promotions_json(&json)?)
+    }
+
+    /// Adds a price list or replaces the one with the same id (`docs/schemas/price-list.schema.json`).
+    /// A bad field is `InvalidPriceList` naming it.
+    pub fn upsert_price_list_json(&self, json: String) -> Result<()> {
+        Ok(self.inner.catalog().upsert_price_list(&PriceList::from_json(&json)?)?)
+    }
+
+    /// Every price list, ordered by id, as a JSON array.
+    pub fn price_lists_json(&self) -> Result<String> {
+        to_json("price lists", serde_json::to_string(&self.inner.catalog().price_lists()?))
+    }
+
+    // ---- sales, receipts, returns -------------------------------------------------------------
+
+    /// Receipt numbers of every sale and refund, oldest first.
+    pub fn receipt_numbers(&self) -> Result<Vec<String>> {
+        Ok(self.inner.sales().receipt_numbers()?)
+    }
+
+    /// The key figures of the sale or refund with this receipt number; `UnknownReceipt` if
+    /// there is none.
+    pub fn sale_summary(&self, receipt_no: String) -> Result<SaleSummary> {
+        Ok(SaleSummary::from(&self.inner.sales().get(&receipt_no)?))
+    }
+
+    /// The whole sale or refund record as JSON: lines with per-unit amounts, adjustments,
+    /// taxes, promotions, the settlement (tenders, change, cash rounding), customer. The same
+    /// payload as the `SaleCompleted` / `RefundCompleted` event.
+    pub fn sale_json(&self, receipt_no: String) -> Result<String> {
+        to_json("the sale", serde_json::to_string(&self.inner.sales().get(&receipt_no)?))
+    }
+
+    /// The receipt of a sale or refund as structured JSON, for apps that draw their own.
+    pub fn receipt_json(&self, receipt_no: String) -> Result<String> {
+        to_json("the receipt", serde_json::to_string(&self.inner.sales().receipt(&receipt_no)?))
+    }
+
+    /// The receipt as plain monospace text for a receipt printer: lines separated by `\n`,
+    /// none longer than `width` characters (48 fits an 80 mm printer).
+    #[uniffi::method(default(width = 48))]
+    pub fn receipt_text(&self, receipt_no: String, width: i32) -> Result<String> {
+        let width = usize::try_from(width)
+            .map_err(|_| invalid_argument(format!("a receipt width must not be negative, got {width}")))?;
+        Ok(self.inner.sales().receipt(&receipt_no)?.render_text(width))
+    }
+
+    /// Returns items of a sale: refunds what those units were recorded as paying (lowest-paid
+    /// units of a line first; never re-priced), to the original tenders or as store credit.
+    /// Every return of a receipt together refunds at most, and at last exactly, what was paid.
+    /// Returns the refund's summary (negative amounts). `ReturnRefused` for more than was sold,
+    /// a line the sale does not have, or outside the return period.
+    pub fn return_items(
+        &self,
+        receipt_no: String,
+        items: Vec<ReturnItem>,
+        reason: String,
+        refund_to: RefundTo,
+    ) -> Result<SaleSummary> {
+        let items = items.iter().map(ReturnItem::to_core).collect::<Result<Vec<_>>>()?;
+        let refund = self.inner.sales().return_items(&receipt_no, &items, &reason, refund_to)?;
+        Ok(SaleSummary::from(&refund))
+    }
+
     /// Starts a new, empty cart in the store's currency. It is persisted at once.
     pub fn new_cart(&self) -> Result<Arc<Cart>> {
         Ok(Arc::new(Cart { inner: self.inner.new_cart()? }))
@@ -502,5 +940,96 @@ impl Cart {
     /// Total number of items (sum of quantities).
     pub fn item_count(&self) -> Result<i64> {
         Ok(self.inner.item_count()?)
+    }
+
+    // ---- weighed goods, manual prices and discounts ------------------------------------------
+
+    /// Adds a weighed product (sold by weight): `grams` from the scale, added to any weight
+    /// already on its line. A product sold by the piece is `InvalidQuantity`.
+    pub fn add_weighed(&self, sku: String, grams: i64) -> Result<()> {
+        Ok(self.inner.add_weighed(&sku, grams)?)
+    }
+
+    /// Sets the weight of a weighed line (adding it if absent); 0 removes the line.
+    pub fn set_weight(&self, sku: String, grams: i64) -> Result<()> {
+        Ok(self.inner.set_weight(&sku, grams)?)
+    }
+
+    /// Sets a manual unit price on `sku`'s line, or with `null` clears it. The line then
+    /// takes no promotions.
+    pub fn set_price_override(&self, sku: String, price_override: Option<PriceOverride>) -> Result<()> {
+        let price_override = price_override.as_ref().map(PriceOverride::to_core).transpose()?;
+        Ok(self.inner.set_price_override(&sku, price_override.as_ref())?)
+    }
+
+    /// Sets a manual discount on `sku`'s line (after promotions), or with `null` clears it.
+    pub fn set_line_discount(&self, sku: String, discount: Option<ManualDiscount>) -> Result<()> {
+        let discount = discount.as_ref().map(ManualDiscount::to_core).transpose()?;
+        Ok(self.inner.set_line_discount(&sku, discount.as_ref())?)
+    }
+
+    /// Sets a manual discount on the whole order (applied last, spread over the lines), or
+    /// with `null` clears it.
+    pub fn set_order_discount(&self, discount: Option<ManualDiscount>) -> Result<()> {
+        let discount = discount.as_ref().map(ManualDiscount::to_core).transpose()?;
+        Ok(self.inner.set_order_discount(discount.as_ref())?)
+    }
+
+    // ---- customer and coupons ---------------------------------------------------------------
+
+    /// Attaches a customer, or with `null` detaches it.
+    pub fn set_customer(&self, customer: Option<Customer>) -> Result<()> {
+        let customer = customer.as_ref().map(aisle::commerce::Customer::from);
+        Ok(self.inner.set_customer(customer.as_ref())?)
+    }
+
+    /// The attached customer, or `null`.
+    pub fn customer(&self) -> Result<Option<Customer>> {
+        Ok(self.inner.customer()?.map(Customer::from))
+    }
+
+    /// Enters a coupon code (stored upper-case). Whether it applies is decided when the cart
+    /// is priced: see `coupons` in `priceJson()` (`applied`, `not_applicable`, `invalid`, …).
+    pub fn add_coupon(&self, code: String) -> Result<()> {
+        Ok(self.inner.add_coupon(&code)?)
+    }
+
+    pub fn remove_coupon(&self, code: String) -> Result<()> {
+        Ok(self.inner.remove_coupon(&code)?)
+    }
+
+    /// The coupon codes entered, upper-case, sorted.
+    pub fn coupons(&self) -> Result<Vec<String>> {
+        Ok(self.inner.coupons()?)
+    }
+
+    /// `"open"`, `"completed"` or `"void"`. Only an open cart can change or be completed.
+    pub fn status(&self) -> Result<String> {
+        Ok(self.inner.status()?)
+    }
+
+    // ---- pricing and completing -------------------------------------------------------------
+
+    /// Prices the cart now (price lists, promotions, manual discounts, tax, per the store's
+    /// settings) and returns the totals. `InvalidArgument` if the store has no tax regime yet.
+    pub fn price_summary(&self) -> Result<PriceSummary> {
+        Ok(PriceSummary::from(&self.inner.price()?))
+    }
+
+    /// Prices the cart now and returns everything as JSON: each line's base, adjustments
+    /// (promotion or manual, per unit), taxes; the totals; taxes by rate; the promotions
+    /// applied; each coupon's status; manual discounts with `needs_approval`.
+    pub fn price_json(&self) -> Result<String> {
+        to_json("the priced cart", serde_json::to_string(&self.inner.price()?))
+    }
+
+    /// Completes the sale: prices the cart now, settles `tenders` (cards and other non-cash
+    /// first, then cash with the store's cash rounding; change only from cash) and records
+    /// the sale, its receipt number and its event in one transaction. The cart is then
+    /// closed (`CartClosed`). Typed failures: `InsufficientTender`, `TenderExceedsDue`,
+    /// `InvalidTender`, `CardNumberRefused`, `OfflineNotAllowed`, `OfflineLimitExceeded`.
+    pub fn complete(&self, tenders: Vec<TenderInput>) -> Result<SaleSummary> {
+        let tenders = tenders.iter().map(TenderInput::to_core).collect::<Result<Vec<_>>>()?;
+        Ok(SaleSummary::from(&self.inner.complete(&tenders)?))
     }
 }

@@ -46,3 +46,39 @@ val AisleException.code: String
  */
 val AisleException.kind: ErrorKind?
     get() = errorKind(code)
+
+/**
+ * The values of [Product.soldBy]: `Product(…, soldBy = SoldBy.WEIGHT)`. A string field rather
+ * than an enum because uniffi cannot give an enum field a default, and `Product(sku, name,
+ * price, taxCategory)` must stay a product sold by the piece. Any other value is refused by
+ * the core (`InvalidArgument`) when the product is stored.
+ */
+object SoldBy {
+    /** Counted in pieces; the price is per piece. */
+    const val UNIT = "unit"
+
+    /** Weighed; the price is per kilogram and carts take grams ([Cart.addWeighed]). */
+    const val WEIGHT = "weight"
+}
+
+/** Cash handed over (change is given from it): `TenderInput.cash(Money.parse("20.00", "EUR"))`. */
+fun TenderInput.Companion.cash(amount: Money): TenderInput = TenderInput(TenderKind.CASH, amount)
+
+/** A card payment the terminal authorised: never the card number, only its [CardAuth]. */
+fun TenderInput.Companion.card(amount: Money, auth: CardAuth): TenderInput =
+    TenderInput(TenderKind.CARD, amount, card = auth)
+
+/** A gift card payment; `reference` is the gift card's id. */
+fun TenderInput.Companion.giftCard(amount: Money, reference: String): TenderInput =
+    TenderInput(TenderKind.GIFT_CARD, amount, reference = reference)
+
+/** Store credit (e.g. from an earlier return); `reference` is the credit's id. */
+fun TenderInput.Companion.storeCredit(amount: Money, reference: String): TenderInput =
+    TenderInput(TenderKind.STORE_CREDIT, amount, reference = reference)
+
+/** [Cart.complete] with `vararg` tenders: `cart.complete(TenderInput.card(…), TenderInput.cash(…))`. */
+fun Cart.complete(vararg tenders: TenderInput): SaleSummary = complete(tenders.toList())
+
+/** [Edge.returnItems] back to the original tenders (cards first, then cash). */
+fun Edge.returnItems(receiptNo: String, items: List<ReturnItem>, reason: String): SaleSummary =
+    returnItems(receiptNo, items, reason, RefundTo.ORIGINAL_TENDERS)

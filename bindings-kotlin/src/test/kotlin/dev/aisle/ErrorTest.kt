@@ -114,7 +114,10 @@ class ErrorTest {
         val subclasses = AisleException::class.java.declaredClasses
             .filter { AisleException::class.java.isAssignableFrom(it) && it != AisleException.Other::class.java }
         val codes = subclasses.map { cls ->
-            val snake = cls.simpleName.replace(Regex("([a-z0-9])([A-Z])"), "$1_$2").uppercase()
+            val snake = cls.simpleName
+                .replace(Regex("([a-z0-9])([A-Z])"), "$1_$2")
+                .replace(Regex("([A-Z])([A-Z][a-z])"), "$1_$2") // StoreNotADatabase → STORE_NOT_A_DATABASE
+                .uppercase()
             if (snake == "STORE") "STORE_ERROR" else snake
         }
         assertEquals(errorCodes().sorted(), codes.sorted())
