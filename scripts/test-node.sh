@@ -2,7 +2,8 @@
 # Builds the Node binding (debug, in the shared workspace target dir) and runs its tests
 # against the real native addon: drift check of the committed index.d.ts/index.js, tsc on the
 # TypeScript samples, and the node:test suites, including reading a store file written by the
-# Rust core. Needs only node, npm and cargo. Run from anywhere; exits non-zero on any failure.
+# Rust core and the shared commerce vectors (tests/vectors/commerce). Needs only node, npm and
+# cargo. Run from anywhere; exits non-zero on any failure.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -6,19 +6,44 @@
 //! a JS value needs to become a Rust one (a `number` that is not an exact integer cannot be an
 //! `i64`), and they fail with the core's own error codes.
 
+mod commerce;
 mod error;
+mod json;
 mod money;
 mod number;
 mod store;
 
+pub use commerce::RefundTo;
 pub use error::Code;
-pub use money::Money;
-pub use store::{Cart, CartLine, Edge, EdgeConfig, Product, StoreStats};
+pub use money::{Money, MoneyValue};
+pub use store::{Cart, CartLine, Edge, EdgeConfig, Product, SoldBy, StoreStats};
 
+use napi::bindgen_prelude::Unknown;
 use napi_derive::napi;
+
+use crate::error::to_napi_err;
+use crate::json::{Document, to_json};
 
 /// Every error code this build can raise as `err.code` (the core's `Error::ALL_CODES`).
 #[napi]
 pub fn error_codes() -> Vec<&'static str> {
     aisle::Error::ALL_CODES.to_vec()
+}
+
+/// Prices a self-contained pricing request (lines, tax regime, promotions, context; and
+/// settles its tenders, if any) given as JSON, and returns the result as JSON. The shared
+/// test vectors (`tests/vectors/commerce/`) run through this. A malformed request is
+/// `INVALID_ARGUMENT` naming the JSON path; a bad rule `PROMO_INVALID_RULE`, a bad regime
+/// `INVALID_TAX_REGIME`, a bad tender its tender error.
+#[napi]
+pub fn price_json(request: String) -> napi::Result<String, Code> {
+    aisle::commerce::pricing::price_json(&request).map_err(to_napi_err)
+}
+
+/// `priceJson` with objects: the request as an object, the result as an object (the same as
+/// `JSON.parse(priceJson(JSON.stringify(request)))`, with every integer checked to be safe).
+#[napi(ts_return_type = "PriceResult")]
+pub fn price(#[napi(ts_arg_type = "PricingRequest")] request: Unknown) -> napi::Result<Document, Code> {
+    let result = price_json(to_json(request, "request")?)?;
+    Document::from_text(result, "the price result")
 }

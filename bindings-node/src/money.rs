@@ -36,6 +36,17 @@ fn rounding_mode(mode: &str) -> napi::Result<aisle::RoundingMode, Code> {
     mode.parse().map_err(to_napi_err)
 }
 
+/// An amount as data, the way results carry it: `{ minor: 606, currency: "EUR" }` is 6.06 EUR.
+/// `minor` is always a safe integer (a result that would not be one throws `INVALID_ARGUMENT`).
+/// Where an amount is an argument, a `MoneyValue` is accepted as well as a `Money`.
+#[napi(object, object_from_js = false)]
+pub struct MoneyValue {
+    /// Whole minor units (cents, pence, yen).
+    pub minor: i64,
+    /// ISO-4217 code, e.g. `"EUR"`.
+    pub currency: String,
+}
+
 /// An exact amount of money: whole minor units (cents, pence, yen) of one ISO-4217 currency.
 /// Immutable: arithmetic returns a new `Money`. Never a float.
 #[napi]
@@ -111,6 +122,13 @@ impl Money {
     #[napi(getter)]
     pub fn currency(&self) -> String {
         self.inner.currency().code().to_owned()
+    }
+
+    /// `{ minor, currency }`, so `JSON.stringify` writes a `Money` the way the core reads and
+    /// writes amounts. Throws `INVALID_ARGUMENT` beyond `Number.MAX_SAFE_INTEGER`, like `minor`.
+    #[napi(js_name = "toJSON")]
+    pub fn to_json(&self) -> napi::Result<MoneyValue, Code> {
+        Ok(MoneyValue { minor: self.minor()?, currency: self.currency() })
     }
 
     /// `"12.34 EUR"`.

@@ -63,20 +63,25 @@ pub fn minor_from_number(value: f64) -> napi::Result<i64, Code> {
     })
 }
 
+/// A `bigint` as an `i64`, if it fits.
+pub fn bigint_to_i64(value: &BigInt) -> Option<i64> {
+    let magnitude = match value.words.as_slice() {
+        [] => 0,
+        [word] => i128::from(*word),
+        _ => return None,
+    };
+    i64::try_from(if value.sign_bit { -magnitude } else { magnitude }).ok()
+}
+
 /// An amount in minor units given as a `bigint`: it must fit in 64 bits (`MONEY_OVERFLOW`
 /// otherwise, as for a parsed amount that does not fit).
 pub fn minor_from_bigint(value: &BigInt) -> napi::Result<i64, Code> {
-    let magnitude = match value.words.as_slice() {
-        [] => Some(0),
-        [word] => Some(i128::from(*word)),
-        _ => None,
-    };
-    let minor = magnitude.and_then(|m| i64::try_from(if value.sign_bit { -m } else { m }).ok());
-    minor.ok_or_else(|| {
-        let operation = match (magnitude, value.sign_bit) {
-            (Some(m), true) => format!("the bigint -{m}n"),
-            (Some(m), false) => format!("the bigint {m}n"),
-            (None, _) => "a bigint beyond 2^64".to_owned(),
+    bigint_to_i64(value).ok_or_else(|| {
+        let operation = match (value.words.as_slice(), value.sign_bit) {
+            ([], _) => "the bigint 0n".to_owned(),
+            ([m], true) => format!("the bigint -{m}n"),
+            ([m], false) => format!("the bigint {m}n"),
+            _ => "a bigint beyond 2^64".to_owned(),
         };
         to_napi_err(aisle::Error::MoneyOverflow { operation })
     })

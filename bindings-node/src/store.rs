@@ -1,8 +1,12 @@
 //! `Edge` (an open store), its catalog and its carts, as JS classes and plain objects.
+//! Settings, sales, receipts and the commerce side of carts are in `commerce.rs`.
+
+use std::collections::BTreeMap;
 
 use napi_derive::napi;
 
 use crate::error::{Code, to_napi_err};
+use crate::json::Document;
 use crate::money::Money;
 use crate::number::integer_arg;
 
@@ -25,28 +29,73 @@ impl EdgeConfig {
     }
 }
 
-/// A product in the catalog.
+/// How a product is counted: `"unit"` (pieces; the price is per piece) or `"weight"` (the
+/// price is per kilogram and a cart takes grams: `cart.addWeighed(sku, grams)`).
+#[napi(string_enum)]
+pub enum SoldBy {
+    #[napi(value = "unit")]
+    Unit,
+    #[napi(value = "weight")]
+    Weight,
+}
+
+/// A product in the catalog. Only `sku`, `name`, `price` and `taxCategory` are required; the
+/// catalog returns every field.
 #[napi(object)]
 pub struct Product {
     /// Stock-keeping unit, unique in the catalog: 1-64 printable characters, no spaces.
     pub sku: String,
     /// Name as printed on receipts.
     pub name: String,
-    /// Unit price.
+    /// Unit price: per piece, or per kilogram when `soldBy` is `"weight"`.
     pub price: Money,
     /// Tax category the store's tax regime maps to a rate, e.g. `"standard"`, `"reduced"`.
     pub tax_category: String,
+    /// GTINs (EAN-8/13, UPC-A, GTIN-14) printed on the product; each belongs to one SKU only
+    /// (`DUPLICATE_BARCODE`). Default: none.
+    pub barcodes: Option<Vec<String>>,
+    /// Categories, matched exactly by promotions, e.g. `["dairy", "food/dairy/milk"]`.
+    pub categories: Option<Vec<String>>,
+    /// Free labels, matched exactly by promotions, e.g. `["organic"]`.
+    pub tags: Option<Vec<String>>,
+    /// `"unit"` (the default) or `"weight"`.
+    #[napi(ts_type = "SoldBy")]
+    pub sold_by: Option<String>,
+    /// The product (style) this one is a variant of, e.g. `"TSHIRT"` for `"TSHIRT-RED-M"`.
+    pub parent_sku: Option<String>,
+    /// What distinguishes a variant, e.g. `{ colour: "red", size: "M" }`.
+    pub attributes: Option<BTreeMap<String, String>>,
 }
 
 impl Product {
-    fn to_core(&self) -> aisle::Product {
-        aisle::Product::new(&self.sku, &self.name, self.price.inner, &self.tax_category)
+    fn to_core(&self) -> napi::Result<aisle::Product, Code> {
+        let mut p = aisle::Product::new(&self.sku, &self.name, self.price.inner, &self.tax_category);
+        p.barcodes = self.barcodes.clone().unwrap_or_default();
+        p.categories = self.categories.clone().unwrap_or_default();
+        p.tags = self.tags.clone().unwrap_or_default();
+        if let Some(sold_by) = &self.sold_by {
+            p.sold_by = sold_by.parse().map_err(to_napi_err)?;
+        }
+        p.parent_sku = self.parent_sku.clone();
+        p.attributes = self.attributes.clone().unwrap_or_default();
+        Ok(p)
     }
 }
 
 impl From<aisle::Product> for Product {
     fn from(p: aisle::Product) -> Self {
-        Product { sku: p.sku, name: p.name, price: p.price.into(), tax_category: p.tax_category }
+        Product {
+            sku: p.sku,
+            name: p.name,
+            price: p.price.into(),
+            tax_category: p.tax_category,
+            barcodes: Some(p.barcodes),
+            categories: Some(p.categories),
+            tags: Some(p.tags),
+            sold_by: Some(p.sold_by.as_str().to_owned()),
+            parent_sku: p.parent_sku,
+            attributes: Some(p.attributes),
+        }
     }
 }
 
@@ -64,7 +113,7 @@ pub struct StoreStats {
 /// `Edge.openInMemory`; it stays open until `close()` or until it and all its carts are garbage-collected.
 #[napi]
 pub struct Edge {
-    inner: aisle::Edge,
+    pub(crate) inner: aisle::Edge,
 }
 
 #[napi]
@@ -119,13 +168,13 @@ impl Edge {
     /// not acceptable).
     #[napi]
     pub fn upsert_product(&self, product: Product) -> napi::Result<(), Code> {
-        self.inner.catalog().upsert(&product.to_core()).map_err(to_napi_err)
+        self.inner.catalog().upsert(&product.to_core()?).map_err(to_napi_err)
     }
 
     /// Adds or replaces many products in one transaction: all or none.
     #[napi]
     pub fn upsert_products(&self, products: Vec<Product>) -> napi::Result<(), Code> {
-        let products: Vec<aisle::Product> = products.iter().map(Product::to_core).collect();
+        let products = products.iter().map(Product::to_core).collect::<napi::Result<Vec<_>, Code>>()?;
         self.inner.catalog().upsert_all(&products).map_err(to_napi_err)
     }
 
@@ -185,35 +234,49 @@ impl Edge {
     }
 }
 
-/// One line of a cart, priced from the catalog.
+/// One line of a cart, at its resolved price (price lists, manual override), before
+/// promotions, manual discounts and tax: `cart.price()` has those.
 #[napi(object, object_from_js = false)]
 pub struct CartLine {
     pub sku: String,
     pub name: String,
+    /// Pieces; 1 for a weighed line.
     pub quantity: i64,
+    /// Weight in grams of a line sold by weight; absent otherwise.
+    pub grams: Option<i64>,
+    /// Per piece, or per kilogram for a weighed line (the manual price if overridden).
     pub unit_price: Money,
-    /// `unitPrice × quantity`.
+    /// `unitPrice × quantity`, or the weighed amount.
     pub line_total: Money,
     pub tax_category: String,
+    /// The manual price set with `setPriceOverride`, if any.
+    #[napi(ts_type = "PriceOverride")]
+    pub price_override: Option<Document>,
+    /// The manual discount set with `setLineDiscount`, if any.
+    #[napi(ts_type = "ManualDiscount")]
+    pub discount: Option<Document>,
 }
 
-impl From<aisle::CartLine> for CartLine {
-    fn from(l: aisle::CartLine) -> Self {
-        CartLine {
+impl CartLine {
+    fn from_core(l: aisle::CartLine) -> napi::Result<Self, Code> {
+        Ok(CartLine {
+            price_override: l.price_override.as_ref().map(|o| Document::of(o, "the price override")).transpose()?,
+            discount: l.discount.as_ref().map(|d| Document::of(d, "the line discount")).transpose()?,
             sku: l.sku,
             name: l.name,
             quantity: l.quantity,
+            grams: l.grams,
             unit_price: l.unit_price.into(),
             line_total: l.line_total.into(),
             tax_category: l.tax_category,
-        }
+        })
     }
 }
 
 /// A cart in the store. Every change is written to the store file at once.
 #[napi]
 pub struct Cart {
-    inner: aisle::Cart,
+    pub(crate) inner: aisle::Cart,
 }
 
 #[napi]
@@ -262,7 +325,7 @@ impl Cart {
     #[napi]
     pub fn lines(&self) -> napi::Result<Vec<CartLine>, Code> {
         let lines = self.inner.lines().map_err(to_napi_err)?;
-        Ok(lines.into_iter().map(CartLine::from).collect())
+        lines.into_iter().map(CartLine::from_core).collect()
     }
 
     /// Sum of the line totals, before promotions and tax.

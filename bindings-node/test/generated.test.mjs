@@ -13,7 +13,11 @@ const fresh = join(pkg, '.napi')
 test('committed index.d.ts and index.js match a fresh napi build', () => {
   assert.ok(existsSync(fresh), 'no fresh build in .napi/: run `npm run build` first')
   const built = statSync(join(fresh, 'index.d.ts')).mtimeMs
-  const sources = [join(pkg, 'Cargo.toml'), ...readdirSync(join(pkg, 'src')).map((f) => join(pkg, 'src', f))]
+  const sources = [
+    join(pkg, 'Cargo.toml'),
+    join(pkg, 'scripts', 'dts-header.txt'), // the head of index.d.ts (package.json napi.dtsHeaderFile)
+    ...readdirSync(join(pkg, 'src')).map((f) => join(pkg, 'src', f)),
+  ]
   for (const source of sources) {
     assert.ok(statSync(source).mtimeMs <= built, `${source} changed after the last build: run \`npm run build\``)
   }

@@ -1,6 +1,28 @@
 // Type-checked by `tsc` in `npm test` (never run): the typings a TypeScript user gets.
-import { Cart, Edge, Money, errorCodes } from '@aisle/core'
-import type { CartLine, EdgeConfig, Product, RoundingMode, StoreStats } from '@aisle/core'
+import { Cart, Edge, Money, errorCodes, price, priceJson } from '@aisle/core'
+import type {
+  CartLine,
+  CartStatus,
+  Customer,
+  EdgeConfig,
+  MoneyValue,
+  PriceList,
+  PriceResult,
+  PricedCart,
+  PricedLine,
+  PricingRequest,
+  Product,
+  Promotion,
+  Receipt,
+  RefundTo,
+  RoundingMode,
+  Sale,
+  SoldBy,
+  StoreSettings,
+  StoreStats,
+  TaxRegime,
+  TenderInput,
+} from '@aisle/core'
 
 const config: EdgeConfig = { storeId: 'store-1', deviceId: 'register-1', currency: 'EUR' }
 const edge: Edge = Edge.openInMemory(config)
@@ -43,4 +65,76 @@ cart.add('MILK-1L', '3')
 // @ts-expect-error: Money is immutable
 subtotal.minor = 5
 
+// ---- commerce ----------------------------------------------------------------------------
+const vat: TaxRegime = {
+  id: 'de-vat',
+  prices_include_tax: true,
+  rounding: { mode: 'half_up', level: 'line' },
+  rates: [{ id: 'A', name: 'MwSt 19%', categories: ['standard'], percent: '19' }],
+}
+const settings: StoreSettings = { store_name: 'Shop', tax_regime: vat, tender_policy: { cash_rounding: { increment: 5, mode: 'half_up' } } }
+edge.setSettings(settings)
+edge.setSettingsJson(JSON.stringify(settings))
+const stored: StoreSettings = edge.settings()
+const promos: Promotion[] = [{ id: 'p1', conditions: { coupon: 'SAVE' }, rule: { type: 'percent_off', target: { all: true }, percent: '10' } }]
+edge.setPromotions(promos)
+const promosJson: string = edge.promotionsJson()
+const list: PriceList = { id: 'members', name: 'Members', currency: 'EUR', prices: { 'MILK-1L': '1.09' } }
+edge.upsertPriceList(list)
+const lists: PriceList[] = edge.priceLists()
+const soldBy: SoldBy = 'weight'
+edge.upsertProduct({ sku: 'APPLES', name: 'Apples', price: Money.parse('2.99', 'EUR'), taxCategory: 'standard', soldBy, barcodes: ['4006381333931'] })
+const scanned: Product = edge.productByBarcode('4006381333931')
+const grams: number | undefined = cart.lines()[0]?.grams
+
+cart.addWeighed('APPLES', 1234)
+cart.setCustomer({ id: 'C-1', group: 'members', tax_exempt: false })
+const customer: Customer | null = cart.customer()
+cart.addCoupon('save')
+cart.setLineDiscount('MILK-1L', { percent: '12.5', reason: 'dented' })
+cart.setOrderDiscount({ amount: new Money(50, 'EUR'), reason: 'goodwill' })
+cart.setOrderDiscount(null)
+cart.setPriceOverride('APPLES', { price: { minor: 250, currency: 'EUR' }, reason: 'price match' })
+const status: CartStatus = cart.status()
+const priced: PricedCart = cart.price()
+const line: PricedLine | undefined = priced.lines[0]
+const total: MoneyValue = priced.total
+const totalMinor: number = priced.total.minor
+const tenders: TenderInput[] = [
+  { kind: 'card', amount: Money.parse('5.00', 'EUR'), card: { token: 'tok_1', brand: 'VISA', last4: '1111', authorized_at_ms: Date.now() } },
+  { kind: 'cash', amount: priced.total },
+]
+const sale: Sale = cart.complete(tenders)
+const change: number = sale.settlement.change.minor
+const receipt: Receipt = edge.receipt(sale.receipt_no)
+const printed: string = edge.receiptText(sale.receipt_no, 42)
+const refundTo: RefundTo = 'store_credit'
+const refund: Sale = edge.returnItems(sale.receipt_no, [{ line_no: 1, quantity: 1 }], 'changed mind', refundTo)
+const receipts: string[] = edge.receiptNumbers()
+
+const request: PricingRequest = {
+  currency: 'EUR',
+  at: '2026-11-27T16:30:00Z',
+  tax_regime: vat,
+  lines: [{ sku: 'A', quantity: 2, unit_price: '1.99', tax_category: 'standard' }],
+  tenders: [{ kind: 'cash', amount: new Money(500, 'EUR') }],
+}
+const result: PriceResult = price(request)
+const due: MoneyValue | undefined = result.settlement?.due
+const resultJson: string = priceJson(JSON.stringify(request))
+
+// @ts-expect-error: a discount percent is text, never a float
+cart.setLineDiscount('MILK-1L', { percent: 12.5, reason: 'dented' })
+// @ts-expect-error: tender kinds are a closed set
+cart.complete([{ kind: 'cheque', amount: priced.total }])
+// @ts-expect-error: a tender amount is a Money or { minor, currency }, never a float
+cart.complete([{ kind: 'cash', amount: 12.5 }])
+// @ts-expect-error: refunds go to the original tenders or to store credit
+edge.returnItems(sale.receipt_no, [{ line_no: 1, quantity: 1 }], 'x', 'cash')
+// @ts-expect-error: amounts in results are data, not Money objects
+priced.total.add(priced.tax)
+// @ts-expect-error: sold by unit or weight
+edge.upsertProduct({ ...milk, soldBy: 'kg' })
+
 void [found, firstTotal, minor, exact, big, text, rounded, parts, stats, ids, codes]
+void [stored, promosJson, lists, scanned, grams, customer, status, line, total, totalMinor, change, receipt, printed, refund, receipts, due, resultJson]

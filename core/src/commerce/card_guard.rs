@@ -36,6 +36,17 @@ pub fn check_free_text(field: &str, text: &str) -> Result<()> {
     }
 }
 
+/// Passes `err` through unless its message quotes what looks like a card number (a decoder
+/// echoing the bad value, e.g. `invalid type: integer 4111111111111111`), which becomes
+/// `CARD_NUMBER_REFUSED` for `field`. Every JSON decoder of the public API ends with this, so
+/// no error message can carry a card number back to a log.
+pub fn scrub(field: &str, err: Error) -> Error {
+    match find_card_number(&err.to_string()) {
+        Some(last4) => Error::CardNumberRefused { field: field.to_owned(), last4 },
+        None => err,
+    }
+}
+
 /// Whether `text` contains what looks like a full card number (see the module docs).
 pub fn contains_card_number(text: &str) -> bool {
     find_card_number(text).is_some()
@@ -119,6 +130,21 @@ fn scan_number(groups: &[Vec<u8>]) -> Option<String> {
         }
     }
     None
+}
+
+#[cfg(test)]
+mod scrub_tests {
+    use super::*;
+
+    #[test]
+    fn decoder_errors_never_quote_a_card_number() {
+        let leaky = Error::InvalidArgument("invalid type: integer 4111111111111111, expected a string".into());
+        let e = scrub("pricing request", leaky);
+        assert_eq!(e.code(), "CARD_NUMBER_REFUSED");
+        assert!(!e.to_string().contains("4111111111111111"));
+        let fine = Error::InvalidArgument("invalid type: integer 12, expected a string".into());
+        assert_eq!(scrub("x", fine.clone()), fine);
+    }
 }
 
 #[cfg(test)]

@@ -199,12 +199,14 @@ impl PriceList {
     /// Reads a list from its JSON form and validates it. Every problem is `INVALID_PRICE_LIST`
     /// naming the field (an amount given as a JSON number, an unknown field, a bad currency…).
     pub fn from_json(text: &str) -> Result<PriceList> {
+        (|| -> Result<PriceList> {
         let value: Value = serde_json::from_str(text).map_err(|e| Error::InvalidPriceList {
             id: String::new(),
             field: "(document)".into(),
             reason: format!("not valid JSON: {e}"),
         })?;
         PriceList::from_json_value(&value)
+    })().map_err(|e| crate::commerce::card_guard::scrub("price list", e))
     }
 
     /// The same from an already parsed JSON value.

@@ -607,6 +607,10 @@ pub fn price_json(request: &str) -> Result<String> {
 
 /// Like [`price_json`], returning the typed result.
 pub fn price_and_settle_json(request: &str) -> Result<PriceResult> {
+    settle_parsed(request).map_err(|e| super::card_guard::scrub("pricing request", e))
+}
+
+fn settle_parsed(request: &str) -> Result<PriceResult> {
     let (cart, req) = price_parsed(request)?;
     let settlement = match &req.tenders {
         None => None,
@@ -625,7 +629,7 @@ pub fn price_and_settle_json(request: &str) -> Result<PriceResult> {
 
 /// Prices a JSON [`PricingRequest`], returning the typed priced cart.
 pub fn price_request_json(request: &str) -> Result<PricedCart> {
-    Ok(price_parsed(request)?.0)
+    price_parsed(request).map(|(cart, _)| cart).map_err(|e| super::card_guard::scrub("pricing request", e))
 }
 
 fn price_parsed(request: &str) -> Result<(PricedCart, PricingRequest)> {

@@ -70,11 +70,13 @@ pub struct ReturnPolicy {
 impl StoreSettings {
     /// Parses and validates settings JSON (`docs/schemas/store-settings.schema.json`).
     pub fn from_json(json: &str) -> Result<StoreSettings> {
+        (|| -> Result<StoreSettings> {
         let de = &mut serde_json::Deserializer::from_str(json);
         let s: StoreSettings = serde_path_to_error::deserialize(de)
             .map_err(|e| Error::InvalidArgument(format!("store settings at {}: {}", e.path(), e.inner())))?;
         s.validate()?;
         Ok(s)
+    })().map_err(|e| crate::commerce::card_guard::scrub("store settings", e))
     }
 
     pub fn validate(&self) -> Result<()> {

@@ -237,9 +237,11 @@ impl TenderPolicy {
     /// naming the JSON path (`$.offline.floor_limit`). A top-level `"$schema"` string is
     /// accepted and ignored.
     pub fn from_json(text: &str) -> Result<TenderPolicy> {
+        (|| -> Result<TenderPolicy> {
         let value: Value =
             serde_json::from_str(text).map_err(|e| invalid_policy("$".into(), format!("not valid JSON: {e}")))?;
         TenderPolicy::from_json_value(&value)
+    })().map_err(|e| crate::commerce::card_guard::scrub("tender policy", e))
     }
 
     /// Like [`TenderPolicy::from_json`], from an already parsed value.

@@ -313,7 +313,7 @@ pub fn parse_promotions(json: &str) -> Result<Vec<Promotion>> {
             path = format!("{path}.{inner}");
             reason = rest.to_owned();
         }
-        invalid(&path, &reason)
+        crate::commerce::card_guard::scrub("promotion rules", invalid(&path, &reason))
     })
 }
 

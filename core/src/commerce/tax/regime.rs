@@ -114,9 +114,11 @@ impl TaxRegime {
     /// Reads and validates a regime from its JSON text. Any problem is `INVALID_TAX_REGIME`
     /// naming the JSON path (`$.rates[2].percent`) and what is wrong there.
     pub fn from_json(text: &str) -> Result<TaxRegime> {
+        (|| -> Result<TaxRegime> {
         let value: Value =
             serde_json::from_str(text).map_err(|e| invalid("$", format!("not valid JSON: {e}")))?;
         TaxRegime::from_value(&value)
+    })().map_err(|e| crate::commerce::card_guard::scrub("tax regime", e))
     }
 
     /// Like [`TaxRegime::from_json`], from an already parsed JSON value. A top-level
