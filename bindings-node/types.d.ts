@@ -286,6 +286,12 @@ export interface Sale {
   reason: string | null
 }
 
+/** A discount printed under a receipt line (the amount is positive). */
+export interface ReceiptDiscount {
+  label: string
+  amount: MoneyValue
+}
+
 export interface ReceiptLine {
   name: string
   /** `"2"`, `"1.234 kg"`. */
@@ -294,7 +300,7 @@ export interface ReceiptLine {
   /** After discounts. */
   amount: MoneyValue
   /** `[label, amount off]`, the amount positive. */
-  discounts: Array<[label: string, amount: MoneyValue]>
+  discounts: ReceiptDiscount[]
   /** e.g. `"A"`; empty for none. */
   tax_code: string
 }

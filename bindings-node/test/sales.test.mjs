@@ -304,7 +304,7 @@ describe('a sale and its returns', () => {
     const receipt = edge.receipt(sale.receipt_no)
     assert.deepEqual(JSON.parse(edge.receiptJson(sale.receipt_no)), receipt)
     assert.deepEqual(receipt.tenders, [{ label: 'VISA ****1111', amount: minor(2000) }, { label: 'Cash', amount: minor(5000) }])
-    assert.deepEqual(receipt.lines[0].discounts, [['Coffee 10%', minor(258)]])
+    assert.deepEqual(receipt.lines[0].discounts, [{ label: 'Coffee 10%', amount: minor(258) }])
     assert.equal(receipt.is_refund, false)
 
     // First return: one bag of coffee, back to the card.

@@ -24,6 +24,7 @@ from typing import Any, Dict, List, Literal, Optional, TypedDict, Union
 from ._native import Money
 
 __all__ = [
+    "ReceiptDiscount",
     "MoneyDict",
     "MoneyInput",
     "RoundingModeName",
@@ -366,12 +367,19 @@ class ReturnItem(TypedDict):
     quantity: int
 
 
+class ReceiptDiscount(TypedDict):
+    """A discount printed under a receipt line (the amount is positive)."""
+
+    label: str
+    amount: MoneyDict
+
+
 class ReceiptLine(TypedDict):
     name: str
     quantity_text: str  # "2", "0.312 kg"
     unit_price: MoneyDict
     amount: MoneyDict  # after discounts
-    discounts: List[List[Any]]  # [label, MoneyDict] pairs, the amount positive
+    discounts: List["ReceiptDiscount"]
     tax_code: str
 
 

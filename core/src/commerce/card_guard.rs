@@ -41,6 +41,20 @@ pub fn check_free_text(field: &str, text: &str) -> Result<()> {
 /// `CARD_NUMBER_REFUSED` for `field`. Every JSON decoder of the public API ends with this, so
 /// no error message can carry a card number back to a log.
 pub fn scrub(field: &str, err: Error) -> Error {
+    // Only errors that quote the input can leak it; others (e.g. an offline limit naming a
+    // timestamp) are left alone so their code stays true.
+    const QUOTING: &[&str] = &[
+        "INVALID_ARGUMENT",
+        "INVALID_AMOUNT",
+        "PROMO_INVALID_RULE",
+        "INVALID_TAX_REGIME",
+        "INVALID_PRICE_LIST",
+        "INVALID_TENDER",
+        "INVALID_TENDER_POLICY",
+    ];
+    if !QUOTING.contains(&err.code()) {
+        return err;
+    }
     match find_card_number(&err.to_string()) {
         Some(last4) => Error::CardNumberRefused { field: field.to_owned(), last4 },
         None => err,
@@ -144,6 +158,9 @@ mod scrub_tests {
         assert!(!e.to_string().contains("4111111111111111"));
         let fine = Error::InvalidArgument("invalid type: integer 12, expected a string".into());
         assert_eq!(scrub("x", fine.clone()), fine);
+        // Errors that do not quote input keep their code even with a long number in them.
+        let limit = Error::Store("at 1764201600000 ms".into());
+        assert_eq!(scrub("x", limit.clone()), limit);
     }
 }
 

@@ -53,6 +53,15 @@ pub struct Receipt {
     pub original_receipt_no: Option<String>,
 }
 
+/// A discount printed under a receipt line.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceiptDiscount {
+    /// The promotion's name or the manual reason.
+    pub label: String,
+    /// Positive (printed with a minus).
+    pub amount: Money,
+}
+
 /// One line of a receipt.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReceiptLine {
@@ -64,7 +73,7 @@ pub struct ReceiptLine {
     /// the column adds up to the subtotal.
     pub amount: Money,
     /// `(label, amount off)`, the amount positive for a discount (printed `-0.50`).
-    pub discounts: Vec<(String, Money)>,
+    pub discounts: Vec<ReceiptDiscount>,
     /// e.g. `"A"`; empty for none.
     pub tax_code: String,
 }
@@ -125,7 +134,7 @@ impl Receipt {
         // Lines.
         for line in &self.lines {
             let code = codes.printed(&line.tax_code);
-            let before_discounts = line.discounts.iter().try_fold(line.amount, |acc, (_, d)| acc.checked_add(*d).ok());
+            let before_discounts = line.discounts.iter().try_fold(line.amount, |acc, d| acc.checked_add(d.amount).ok());
             // Only an overflowing (or mixed-currency) discount list lands here: print the
             // amount as given rather than a made-up one.
             let shown = before_discounts.unwrap_or(line.amount);
@@ -139,7 +148,7 @@ impl Receipt {
                 let detail = format!("  {} x {}", quantity.trim(), amount(line.unit_price));
                 out.extend(row(&detail, &amount_text, w));
             }
-            for (label, off) in &line.discounts {
+            for ReceiptDiscount { label, amount: off } in &line.discounts {
                 let text = format!("  - {}", clean(label));
                 let value = off.checked_neg().map(amount).unwrap_or_else(|_| format!("-({})", amount(*off)));
                 out.extend(attach(fit(&text, w, MAX_NAME_LINES), &right(value, ""), w));
@@ -432,7 +441,7 @@ mod tests {
             quantity_text: qty.into(),
             unit_price: eur(unit),
             amount: eur(amount),
-            discounts: discounts.iter().map(|(l, a)| ((*l).to_owned(), eur(*a))).collect(),
+            discounts: discounts.iter().map(|(l, a)| ReceiptDiscount { label: (*l).to_owned(), amount: eur(*a) }).collect(),
             tax_code: code.into(),
         }
     }
@@ -602,8 +611,8 @@ mod tests {
     fn json_round_trip() {
         let r = sample();
         let json = serde_json::to_value(&r).unwrap();
-        assert_eq!(json["lines"][1]["discounts"][0][0], "Dessert week -0.50");
-        assert_eq!(json["lines"][1]["discounts"][0][1]["minor"], 50);
+        assert_eq!(json["lines"][1]["discounts"][0]["label"], "Dessert week -0.50");
+        assert_eq!(json["lines"][1]["discounts"][0]["amount"]["minor"], 50);
         assert_eq!(json["total"], serde_json::json!({"minor": 2302, "currency": "EUR"}));
         let back: Receipt = serde_json::from_value(json).unwrap();
         assert_eq!(back, r);

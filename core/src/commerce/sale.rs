@@ -709,7 +709,11 @@ pub(crate) fn receipt_of(sale: &Sale, settings: &super::settings::StoreSettings)
                 unit_price: l.unit_price,
                 // After discounts, in the shelf-price basis (the renderer shows the discounts).
                 amount: if sale.kind == SaleKind::Refund { l.gross } else { Money::new(l.base.minor() - l.discount.minor(), l.base.currency()) },
-                discounts: l.adjustments.iter().map(|a| (a.label.clone(), a.amount)).collect(),
+                discounts: l
+                    .adjustments
+                    .iter()
+                    .map(|a| super::receipt::ReceiptDiscount { label: a.label.clone(), amount: a.amount })
+                    .collect(),
                 tax_code: l.taxes.first().map(|t| t.rate_id.clone()).unwrap_or_default(),
             })
             .collect(),

@@ -236,28 +236,26 @@ impl serde::Serialize for Money {
 
 impl<'de> serde::Deserialize<'de> for Money {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        #[derive(serde::Deserialize)]
-        #[serde(deny_unknown_fields)]
-        struct Parts {
-            minor: i64,
-            currency: Currency,
-        }
-        #[derive(serde::Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            Parts(Parts),
-            Text(String),
-        }
-        match Raw::deserialize(d)? {
-            Raw::Parts(p) => Ok(Money::new(p.minor, p.currency)),
-            Raw::Text(t) => {
-                let (amount, code) = t
-                    .trim()
-                    .rsplit_once(' ')
-                    .ok_or_else(|| serde::de::Error::custom(format!("{t:?} is not an amount like \"12.34 EUR\"")))?;
-                let currency = Currency::from_code(code).map_err(serde::de::Error::custom)?;
-                Money::parse(amount, currency).map_err(serde::de::Error::custom)
+        use serde::de::Error as _;
+        const FORMS: &str = "an amount is {\"minor\": <integer>, \"currency\": \"EUR\"} or \"12.34 EUR\", never a float";
+        match serde_json::Value::deserialize(d)? {
+            serde_json::Value::Object(map) => {
+                let minor = map.get("minor").and_then(serde_json::Value::as_i64);
+                let currency = map.get("currency").and_then(serde_json::Value::as_str);
+                match (minor, currency, map.len()) {
+                    (Some(minor), Some(code), 2) => {
+                        Ok(Money::new(minor, Currency::from_code(code).map_err(D::Error::custom)?))
+                    }
+                    _ => Err(D::Error::custom(format!("{FORMS}; got {}", serde_json::Value::Object(map)))),
+                }
             }
+            serde_json::Value::String(t) => {
+                let (amount, code) =
+                    t.trim().rsplit_once(' ').ok_or_else(|| D::Error::custom(format!("{FORMS}; got {t:?}")))?;
+                let currency = Currency::from_code(code).map_err(D::Error::custom)?;
+                Money::parse(amount, currency).map_err(D::Error::custom)
+            }
+            other => Err(D::Error::custom(format!("{FORMS}; got {other}"))),
         }
     }
 }

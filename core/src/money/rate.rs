@@ -118,15 +118,14 @@ impl<'de> Deserialize<'de> for Percent {
     /// From a string (`"8.875"`) or an integer (`20`); floats are refused so a rate is never
     /// approximated.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            Text(String),
-            Int(u64),
-        }
-        match Raw::deserialize(d)? {
-            Raw::Text(t) => Percent::parse(&t).map_err(serde::de::Error::custom),
-            Raw::Int(i) => Percent::parse(&i.to_string()).map_err(serde::de::Error::custom),
+        use serde::de::Error as _;
+        match serde_json::Value::deserialize(d)? {
+            serde_json::Value::String(t) => Percent::parse(&t).map_err(D::Error::custom),
+            serde_json::Value::Number(n) if n.is_u64() => Percent::parse(&n.to_string()).map_err(D::Error::custom),
+            other => Err(D::Error::custom(format!(
+                "a percentage is a decimal string like \"12.5\" or a whole number, never a float or {}; got {other}",
+                "a negative number"
+            ))),
         }
     }
 }
