@@ -48,6 +48,19 @@ fn rule() -> impl Strategy<Value = String> {
     ]
 }
 
+/// Item-level rules only, none exclusive or stop-further: best deal then searches groups of
+/// promotions that share lines separately, which must still equal exhaustive search.
+fn item_promotions(max: usize) -> impl Strategy<Value = Vec<String>> {
+    let item_rule = rule().prop_filter("item-level", |r| !r.contains("\"order_"));
+    prop::collection::vec((item_rule, 0i32..3, any::<bool>()), 1..=max).prop_map(|rules| {
+        rules
+            .into_iter()
+            .enumerate()
+            .map(|(i, (r, prio, stack))| format!(r#"{{"id":"P{i}","priority":{prio},"stackable":{stack},"rule":{r}}}"#))
+            .collect()
+    })
+}
+
 fn promotions(max: usize) -> impl Strategy<Value = Vec<String>> {
     prop::collection::vec((rule(), 0i32..3, any::<bool>(), any::<bool>(), any::<bool>()), 1..=max).prop_map(|rules| {
         rules
@@ -114,6 +127,20 @@ proptest! {
         let b = eval(&promos, &lines, Mode::BestDeal);
         check(&b, &lines)?;
         prop_assert!(b.total_discount.minor() >= o.total_discount.minor(), "best deal never worse than priority");
+    }
+
+    #[test]
+    fn best_deal_by_groups_equals_exhaustive_search(promos in item_promotions(7), lines in cart()) {
+        let best = eval(&promos, &lines, Mode::BestDeal);
+        prop_assert!(best.exact);
+        let n = promos.len();
+        let mut brute = 0i64;
+        for mask in 1u32..(1 << n) {
+            let subset: Vec<String> = (0..n).filter(|i| mask & (1 << i) != 0).map(|i| promos[i].clone()).collect();
+            brute = brute.max(eval(&subset, &lines, Mode::Priority).total_discount.minor());
+        }
+        prop_assert_eq!(best.total_discount.minor(), brute);
+        check(&best, &lines)?;
     }
 
     #[test]

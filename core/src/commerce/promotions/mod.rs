@@ -31,7 +31,8 @@ use model::Compiled;
 use crate::error::{Error, Result};
 use crate::money::{Currency, Money, RoundingMode};
 
-/// Exact best-deal search is guaranteed up to this many eligible candidates.
+/// Exact best-deal search is guaranteed for groups of up to this many interacting candidates
+/// (candidates on disjoint lines form separate groups, searched one by one).
 pub const BEST_DEAL_EXACT_LIMIT: usize = 20;
 /// Search nodes after which best deal returns the best found so far.
 /// (2^21: a full search over 20 candidates fits, so up to 20 the result is always exact.)
@@ -456,16 +457,79 @@ fn push_run(runs: &mut Vec<UnitRun>, count: i64, amount: Money) {
     }
 }
 
-/// Exact best deal: DFS over include/exclude in evaluation order with bound pruning.
+/// Exact best deal. Candidates that touch disjoint sets of lines — and none of which is
+/// exclusive, stop-further or order-level, which act on the whole cart — cannot affect each
+/// other, so the search runs per group of candidates connected through shared lines, each
+/// group on the state the previous groups left; the total is then the sum of the groups'
+/// optima. Within a group: DFS over include/exclude in evaluation order, pruned by bounds.
 fn best_deal(fresh: State, cands: &[Candidate<'_>], rounding: RoundingMode) -> (State, bool) {
-    let bounds: Vec<i64> = cands.iter().map(|c| engine::upper_bound(&fresh, c)).collect();
-    // suffix[k] = sum of bounds of candidates k.. (what the rest could still save at most)
-    let mut suffix = vec![0i64; cands.len() + 1];
-    for k in (0..cands.len()).rev() {
-        suffix[k] = suffix[k + 1].saturating_add(bounds[k].max(0));
+    let bounds: Vec<i64> = cands.iter().map(|c| engine::upper_bound(&fresh, c).max(0)).collect();
+    let mut state = fresh;
+    let mut exact = true;
+    for group in independent_groups(cands) {
+        let (best, group_exact) = search_group(state, cands, &group, &bounds, rounding);
+        state = best;
+        exact &= group_exact;
+    }
+    (state, exact)
+}
+
+/// Groups of candidate indices (each in evaluation order) that can only affect each other.
+fn independent_groups(cands: &[Candidate<'_>]) -> Vec<Vec<usize>> {
+    let whole_cart = |c: &Candidate<'_>| c.promo.exclusive || c.promo.stop_further || c.promo.rule.is_order_level();
+    if cands.iter().any(whole_cart) {
+        return vec![(0..cands.len()).collect()];
+    }
+    // Union-find over candidates, joined through every line they touch.
+    let mut parent: Vec<usize> = (0..cands.len()).collect();
+    fn find(parent: &mut [usize], mut x: usize) -> usize {
+        while parent[x] != x {
+            parent[x] = parent[parent[x]];
+            x = parent[x];
+        }
+        x
+    }
+    let lines = cands.first().and_then(|c| c.masks.first()).map_or(0, Vec::len);
+    let mut first_on_line: Vec<Option<usize>> = vec![None; lines];
+    for (k, c) in cands.iter().enumerate() {
+        for mask in &c.masks {
+            for (line, &on) in mask.iter().enumerate() {
+                if !on {
+                    continue;
+                }
+                match first_on_line[line] {
+                    None => first_on_line[line] = Some(k),
+                    Some(other) => {
+                        let (a, b) = (find(&mut parent, k), find(&mut parent, other));
+                        parent[a] = b;
+                    }
+                }
+            }
+        }
+    }
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    let mut group_of_root: std::collections::HashMap<usize, usize> = std::collections::HashMap::new();
+    for k in 0..cands.len() {
+        let root = find(&mut parent, k);
+        let g = *group_of_root.entry(root).or_insert_with(|| {
+            groups.push(Vec::new());
+            groups.len() - 1
+        });
+        groups[g].push(k);
+    }
+    groups
+}
+
+/// DFS over include/exclude of `group` (candidate indices in evaluation order) from `start`.
+fn search_group(start: State, cands: &[Candidate<'_>], group: &[usize], bounds: &[i64], rounding: RoundingMode) -> (State, bool) {
+    // suffix[k] = what candidates group[k..] could still save at most.
+    let mut suffix = vec![0i64; group.len() + 1];
+    for k in (0..group.len()).rev() {
+        suffix[k] = suffix[k + 1].saturating_add(bounds[group[k]]);
     }
     struct Search<'a, 'p> {
         cands: &'a [Candidate<'p>],
+        group: &'a [usize],
         suffix: Vec<i64>,
         rounding: RoundingMode,
         best: Option<State>,
@@ -479,7 +543,7 @@ fn best_deal(fresh: State, cands: &[Candidate<'_>], rounding: RoundingMode) -> (
                 self.exhausted = true;
             }
             let best_total = self.best.as_ref().map_or(i64::MAX, |b| b.total);
-            if k == self.cands.len() || state.stopped || self.exhausted {
+            if k == self.group.len() || state.stopped || self.exhausted {
                 if state.total < best_total {
                     self.best = Some(state);
                 }
@@ -489,8 +553,9 @@ fn best_deal(fresh: State, cands: &[Candidate<'_>], rounding: RoundingMode) -> (
             if state.total.saturating_sub(self.suffix[k]) >= best_total {
                 return;
             }
+            let c = self.group[k];
             let mut with = state.clone();
-            let d = engine::apply(&mut with, &self.cands[k], k as u32, self.rounding);
+            let d = engine::apply(&mut with, &self.cands[c], c as u32, self.rounding);
             if d > 0 {
                 self.go(k + 1, with);
             }
@@ -498,9 +563,8 @@ fn best_deal(fresh: State, cands: &[Candidate<'_>], rounding: RoundingMode) -> (
             self.go(k + 1, state);
         }
     }
-    let mut s = Search { cands, suffix, rounding, best: None, nodes: 0, exhausted: false };
-    s.go(0, fresh);
-    let exact = !s.exhausted;
-    let best = s.best.unwrap_or_else(|| State::new(&[]));
-    (best, exact)
+    let mut s = Search { cands, group, suffix, rounding, best: None, nodes: 0, exhausted: false };
+    let fallback = start.clone();
+    s.go(0, start);
+    (s.best.unwrap_or(fallback), !s.exhausted)
 }
