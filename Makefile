@@ -4,6 +4,10 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
+# One target tree for every build: `napi build` always passes `--target <host>`, which would
+# otherwise put a second copy of every dependency under target/<host>/ next to target/debug/.
+export CARGO_BUILD_TARGET ?= $(shell rustc -vV | sed -n 's/^host: //p')
+
 .PHONY: help demo test test-rust test-python test-node test-kotlin bench fuzz clean-demo
 
 help:

@@ -14,9 +14,11 @@ cd "$root"
 
 target_dir="$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')"
 target_dir="${target_dir:-$root/target}"
+# With CARGO_BUILD_TARGET set (the Makefile sets it), artifacts live under target/<triple>/.
+profile_dir="$target_dir/${CARGO_BUILD_TARGET:+$CARGO_BUILD_TARGET/}debug"
 case "$(uname -s)" in
-    Darwin) lib="$target_dir/debug/libaisle_kotlin.dylib" ;;
-    *) lib="$target_dir/debug/libaisle_kotlin.so" ;;
+    Darwin) lib="$profile_dir/libaisle_kotlin.dylib" ;;
+    *) lib="$profile_dir/libaisle_kotlin.so" ;;
 esac
 generated="$root/bindings-kotlin/target/generated-sources/uniffi"
 fixture_dir="$root/bindings-kotlin/target/fixtures"
