@@ -278,3 +278,33 @@ fn blind_returns_follow_the_policy() {
     assert_eq!(credit.settlement.tenders[0].kind, TenderKind::StoreCredit);
     assert_eq!(credit.settlement.due, chf(-233));
 }
+
+#[test]
+fn every_change_to_a_cart_bumps_its_revision() {
+    // complete() records a sale only if the cart's revision did not move since it was priced.
+    let dir = tempfile::tempdir().unwrap();
+    let edge = store(dir.path());
+    let cart = edge.new_cart().unwrap();
+    let db = rusqlite::Connection::open(dir.path().join("store.db")).unwrap();
+    let revision = || -> i64 { db.query_row("SELECT revision FROM cart WHERE id = ?1", [cart.id()], |r| r.get(0)).unwrap() };
+    let mut last = revision();
+    let mut changed = |what: &str| {
+        let now = revision();
+        assert!(now > last, "{what} did not bump the revision");
+        last = now;
+    };
+    cart.add("BREAD", 1).unwrap();
+    changed("add");
+    cart.set_quantity("BREAD", 2).unwrap();
+    changed("set_quantity");
+    cart.add_coupon("X").unwrap();
+    changed("add_coupon");
+    cart.set_customer(Some(&Customer { id: Some("C".into()), ..Default::default() })).unwrap();
+    changed("set_customer");
+    cart.set_order_discount(Some(&ManualDiscount { percent: Some(Percent::whole(5)), amount: None, reason: "r".into(), needs_approval: false })).unwrap();
+    changed("set_order_discount");
+    cart.remove_coupon("X").unwrap();
+    changed("remove_coupon");
+    cart.remove("BREAD").unwrap();
+    changed("remove");
+}

@@ -497,12 +497,12 @@ impl Cart {
     /// Reads the cart with its lines resolved against the catalog and price lists at `at_ms`.
     pub(crate) fn load(&self, at_ms: i64) -> Result<Loaded> {
         let settings = self.shared.rules()?.settings.clone();
-        let (status, customer, order_discount, coupons, rows) = self.shared.read(|conn| {
-            let head: Option<(String, Option<String>, Option<String>)> = conn
-                .prepare_cached("SELECT status, customer, order_discount FROM cart WHERE id = ?1")?
-                .query_row([&self.id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        let (status, revision, customer, order_discount, coupons, rows) = self.shared.read(|conn| {
+            let head: Option<(String, i64, Option<String>, Option<String>)> = conn
+                .prepare_cached("SELECT status, revision, customer, order_discount FROM cart WHERE id = ?1")?
+                .query_row([&self.id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
                 .optional()?;
-            let Some((status, customer, order_discount)) = head else {
+            let Some((status, revision, customer, order_discount)) = head else {
                 return Err(Error::CartNotFound { id: self.id.clone() }.into());
             };
             let coupons = conn
@@ -524,7 +524,7 @@ impl Cart {
                     ))
                 })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
-            Ok((status, customer, order_discount, coupons, rows))
+            Ok((status, revision, customer, order_discount, coupons, rows))
         })?;
         let customer: Option<Customer> = customer.as_deref().map(from_json).transpose()?;
         let order_discount: Option<ManualDiscount> = order_discount.as_deref().map(from_json).transpose()?;
@@ -566,13 +566,15 @@ impl Cart {
             };
             lines.push((line, pricing_line));
         }
-        Ok(Loaded { status, customer, order_discount, coupons, lines })
+        Ok(Loaded { status, revision, customer, order_discount, coupons, lines })
     }
 }
 
 /// A cart as read from the store, ready to price.
 pub(crate) struct Loaded {
     pub status: String,
+    /// Bumped by the store on every change to the cart (see the schema's triggers).
+    pub revision: i64,
     pub customer: Option<Customer>,
     pub order_discount: Option<ManualDiscount>,
     pub coupons: Vec<String>,

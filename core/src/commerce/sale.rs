@@ -176,6 +176,17 @@ impl Cart {
 
     /// [`Cart::complete`] as at `at` (for replays and tests).
     pub fn complete_at(&self, tenders: &[TenderInput], at: jiff::Timestamp) -> Result<Sale> {
+        // Priced outside the write lock; recorded only if the cart did not change meanwhile
+        // (another handle adding a line), else priced again.
+        for _ in 0..3 {
+            if let Some(sale) = self.try_complete(tenders, at)? {
+                return Ok(sale);
+            }
+        }
+        Err(Error::Store(format!("cart {:?} kept changing while it was being completed", self.id())))
+    }
+
+    fn try_complete(&self, tenders: &[TenderInput], at: jiff::Timestamp) -> Result<Option<Sale>> {
         let shared = self.shared().clone();
         let rules = shared.rules()?;
         let loaded = self.load(at.as_millisecond())?;
@@ -192,11 +203,14 @@ impl Cart {
         let settlement = tender::settle(priced.total, tenders, policy, exposure, at_ms)?;
         let cart_id = self.id().to_owned();
         let customer = loaded.customer.clone();
-        let sale = shared.write(|tx| {
-            // The cart may have been completed by another handle since we read it.
-            let status: String = tx.query_row("SELECT status FROM cart WHERE id = ?1", [&cart_id], |r| r.get(0))?;
+        shared.write(|tx| {
+            let (status, revision): (String, i64) =
+                tx.query_row("SELECT status, revision FROM cart WHERE id = ?1", [&cart_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
             if status != "open" {
                 return Err(Error::CartClosed { id: cart_id.clone(), status }.into());
+            }
+            if revision != loaded.revision {
+                return Ok(None);
             }
             let (seq, receipt_no) = next_receipt(tx, &shared)?;
             let sale = build_sale(&shared, receipt_no, at, Some(cart_id.clone()), customer.clone(), &priced, settlement.clone());
@@ -220,9 +234,8 @@ impl Cart {
                 log_event(tx, "OfflineCardAuthorized", 1, at_ms, &payload.to_string())?;
             }
             tx.prepare_cached("UPDATE cart SET status = 'completed' WHERE id = ?1")?.execute([&cart_id])?;
-            Ok(sale)
-        })?;
-        Ok(sale)
+            Ok(Some(sale))
+        })
     }
 }
 

@@ -152,6 +152,21 @@ fn upgrade_from(conn: &Connection, version: i64) -> rusqlite::Result<()> {
                  code    TEXT NOT NULL,
                  PRIMARY KEY (cart_id, code)
              ) STRICT, WITHOUT ROWID;
+             -- Every change to what a cart prices bumps its revision, so completing a sale can
+             -- tell whether the cart changed between pricing it and recording the sale.
+             ALTER TABLE cart ADD COLUMN revision INTEGER NOT NULL DEFAULT 0;
+             CREATE TRIGGER cart_line_added AFTER INSERT ON cart_line BEGIN
+                 UPDATE cart SET revision = revision + 1 WHERE id = NEW.cart_id; END;
+             CREATE TRIGGER cart_line_changed AFTER UPDATE ON cart_line BEGIN
+                 UPDATE cart SET revision = revision + 1 WHERE id = NEW.cart_id; END;
+             CREATE TRIGGER cart_line_removed AFTER DELETE ON cart_line BEGIN
+                 UPDATE cart SET revision = revision + 1 WHERE id = OLD.cart_id; END;
+             CREATE TRIGGER cart_coupon_added AFTER INSERT ON cart_coupon BEGIN
+                 UPDATE cart SET revision = revision + 1 WHERE id = NEW.cart_id; END;
+             CREATE TRIGGER cart_coupon_removed AFTER DELETE ON cart_coupon BEGIN
+                 UPDATE cart SET revision = revision + 1 WHERE id = OLD.cart_id; END;
+             CREATE TRIGGER cart_terms_changed AFTER UPDATE OF customer, order_discount ON cart BEGIN
+                 UPDATE cart SET revision = revision + 1 WHERE id = NEW.id; END;
              -- key: 'store' (StoreSettings JSON), 'promotions' (JSON array).
              CREATE TABLE setting (
                  key   TEXT PRIMARY KEY,
