@@ -102,6 +102,12 @@ fn a_day_at_the_till() {
     let refunded: i64 = [&r1, &r2, &r3].iter().map(|r| -r.settlement.due.minor()).sum();
     let paid: i64 = sale.settlement.tenders.iter().map(|t| t.amount.minor()).sum();
     assert_eq!(refunded, paid, "all returns refund exactly what was paid (after cash rounding)");
+    // Per rate, the refunds give back exactly the sale's tax and base.
+    for rate in &sale.taxes {
+        let back: i64 = [&r1, &r2, &r3].iter().flat_map(|r| &r.taxes).filter(|t| t.rate_id == rate.rate_id).map(|t| -t.amount.minor()).sum();
+        let base: i64 = [&r1, &r2, &r3].iter().flat_map(|r| &r.taxes).filter(|t| t.rate_id == rate.rate_id).map(|t| -t.base.minor()).sum();
+        assert_eq!((back, base), (rate.amount.minor(), rate.base.minor()), "rate {}", rate.rate_id);
+    }
     let card_back: i64 = [&r1, &r2, &r3].iter().flat_map(|r| &r.settlement.tenders).filter(|t| t.kind == TenderKind::Card).map(|t| -t.amount.minor()).sum();
     assert_eq!(card_back, 1000);
     // Nothing more to return.
@@ -242,6 +248,7 @@ proptest! {
         // Return unit by unit in chunks from the splits, alternating lines.
         let mut left = [choc, bread];
         let mut refunded = 0i64;
+        let mut refunds = Vec::new();
         let mut k = 0;
         while left.iter().any(|l| *l > 0) {
             let line = if left[k % 2] > 0 { k % 2 } else { 1 - k % 2 };
@@ -250,9 +257,16 @@ proptest! {
             left[line] -= n;
             refunded += -r.settlement.due.minor();
             prop_assert!(refunded <= paid, "refunded {} of {}", refunded, paid);
+            refunds.push(r);
             k += 1;
         }
         prop_assert_eq!(refunded, paid);
+        // And each tax rate's amount and base come back exactly.
+        for rate in &sale.taxes {
+            let back: i64 = refunds.iter().flat_map(|r| &r.taxes).filter(|t| t.rate_id == rate.rate_id).map(|t| -t.amount.minor()).sum();
+            let base: i64 = refunds.iter().flat_map(|r| &r.taxes).filter(|t| t.rate_id == rate.rate_id).map(|t| -t.base.minor()).sum();
+            prop_assert_eq!((back, base), (rate.amount.minor(), rate.base.minor()));
+        }
     }
 }
 

@@ -22,7 +22,7 @@ use super::receipt::{Receipt, ReceiptLine, ReceiptTax, ReceiptTender};
 use super::tender::{self, Settlement, TenderInput, TenderKind};
 use crate::edge::{Failure, Shared};
 use crate::error::{Error, Result};
-use crate::money::{Currency, Money, allocate_minor};
+use crate::money::{Currency, Money, RoundingMode, allocate_minor, div_round};
 
 /// Version of the `SaleCompleted` / `RefundCompleted` event payload (`docs/schemas/`).
 pub const SALE_EVENT_VERSION: i64 = 1;
@@ -500,6 +500,7 @@ impl Sales {
                     Quantity::Units(_) => Quantity::Units(item.quantity),
                     q @ Quantity::Grams(_) => q,
                 };
+                let taxes = refund_taxes(line, already, item.quantity);
                 lines.push(SaleLine {
                     line_no: lines.len() as u32 + 1,
                     sku: line.sku.clone(),
@@ -512,7 +513,7 @@ impl Sales {
                     net: Money::new(-(gross - tax), cur),
                     tax: Money::new(-tax, cur),
                     gross: Money::new(-gross, cur),
-                    taxes: Vec::new(),
+                    taxes,
                     units: vec![],
                     returns_line: Some(line.line_no),
                 });
@@ -554,7 +555,7 @@ impl Sales {
                 net: Money::new(-(refund_total - refund_tax), cur),
                 tax: Money::new(-refund_tax, cur),
                 total: Money::new(-refund_total, cur),
-                taxes: Vec::new(),
+                taxes: sum_taxes(&lines),
                 promotions: Vec::new(),
                 lines,
                 settlement,
@@ -676,6 +677,66 @@ impl Sales {
         let rules = self.shared.rules()?;
         Ok(receipt_of(&sale, &rules.settings))
     }
+}
+
+/// The per-rate tax (and base) of returning units `already .. already + n` of `line`, negative.
+/// Each rate's share of the returned tax is allocated cumulatively (share of the first
+/// `already + n` units minus share of the first `already`), so all returns of a line together
+/// give back exactly each rate's tax and base.
+fn refund_taxes(line: &SaleLine, already: i64, n: i64) -> Vec<TaxOut> {
+    let cur = line.gross.currency();
+    let weights: Vec<u64> = line.taxes.iter().map(|t| t.amount.minor().unsigned_abs()).collect();
+    // Cumulative (net, tax) of the first k units.
+    let upto = |k: i64| {
+        let (g, t) = take_units(&line.units, 0, k);
+        (g - t, t)
+    };
+    // Each rate's tax in the first k units: the units' tax split by the rates' amounts (exact
+    // at k = all, where the split reproduces each amount); its base: the rate's base scaled by
+    // the units' net (exact at k = all too).
+    let per_rate = |k: i64| -> Vec<(i64, i64)> {
+        let (net, tax) = upto(k);
+        let taxes = if weights.iter().any(|w| *w > 0) { allocate_minor(tax, &weights).unwrap_or_default() } else { Vec::new() };
+        line.taxes
+            .iter()
+            .enumerate()
+            .map(|(r, t)| {
+                let base = if line.net.is_zero() {
+                    0
+                } else {
+                    div_round(i128::from(t.base.minor()) * i128::from(net), i128::from(line.net.minor()), RoundingMode::HalfEven)
+                        as i64
+                };
+                (base, taxes.get(r).copied().unwrap_or(0))
+            })
+            .collect()
+    };
+    let (before, after) = (per_rate(already), per_rate(already + n));
+    line.taxes
+        .iter()
+        .zip(before.iter().zip(&after))
+        .map(|(t, ((b0, t0), (b1, t1)))| TaxOut {
+            rate_id: t.rate_id.clone(),
+            percent: t.percent,
+            base: Money::new(-(b1 - b0), cur),
+            amount: Money::new(-(t1 - t0), cur),
+        })
+        .collect()
+}
+
+/// A refund's tax summary: its lines' rates summed by rate id, in first-seen order.
+fn sum_taxes(lines: &[SaleLine]) -> Vec<TaxOut> {
+    let mut out: Vec<TaxOut> = Vec::new();
+    for t in lines.iter().flat_map(|l| &l.taxes) {
+        match out.iter_mut().find(|o| o.rate_id == t.rate_id) {
+            Some(o) => {
+                o.base = Money::new(o.base.minor() + t.base.minor(), o.base.currency());
+                o.amount = Money::new(o.amount.minor() + t.amount.minor(), o.amount.currency());
+            }
+            None => out.push(t.clone()),
+        }
+    }
+    out
 }
 
 /// Gross and tax of `n` units starting after the first `skip` units (lowest paid first).
