@@ -211,3 +211,20 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn an_order_beyond_64_bits_is_an_error_not_a_panic() {
+    let regime = vat("line");
+    let p = promos(r#"[{"id":"BIG","rule":{"type":"fixed_price","target":{"all":true},"quantity":2,"price":"92233720368547758.07"}}]"#);
+    let half = i64::MAX / 2 + 1;
+    let lines = [line("A", 1, half, "standard"), line("B", 1, half, "standard")];
+    for mode in [Mode::Priority, Mode::BestDeal] {
+        let mut c = ctx(&p, &regime);
+        c.mode = mode;
+        assert_eq!(price(&lines, &c).unwrap_err().code(), "MONEY_OVERFLOW");
+    }
+    // Just inside: prices, and the huge fixed price never goes negative.
+    let lines = [line("A", 1, half - 10, "zero"), line("B", 1, half - 10, "zero")];
+    let priced = price(&lines, &ctx(&p, &regime)).unwrap();
+    assert_eq!(priced.discount, eur(0));
+}

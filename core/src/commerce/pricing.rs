@@ -245,6 +245,9 @@ pub fn price(lines: &[PricingLine], ctx: &PricingContext<'_>) -> Result<PricedCa
         bases.push(base);
     }
 
+    // The cart fits in i64, so no sum of its parts below can overflow.
+    Money::sum(cur, bases.iter().map(|&b| Money::new(b, cur)))?;
+
     // 2. Promotions (lines with a manual price take none).
     let promo_lines: Vec<PromoLine> = lines
         .iter()

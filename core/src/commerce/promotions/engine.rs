@@ -500,7 +500,7 @@ pub(crate) fn upper_bound(fresh: &State, cand: &Candidate<'_>) -> i64 {
         CRule::FixedPrice { quantity, price, max, .. } => {
             let u = units_of(&cand.masks[0]);
             let apps = (count(&u) / quantity).min(*max);
-            (1..=apps).map(|a| top(&u, a * quantity) - a * price).max().unwrap_or(0).max(0)
+            (1..=apps).map(|a| top(&u, a.saturating_mul(*quantity)) - a.saturating_mul(*price)).max().unwrap_or(0).max(0)
         }
         CRule::BuyXGetY { buy, get, percent, max, .. } => {
             let gu = units_of(&cand.masks[1]);
@@ -542,7 +542,7 @@ pub(crate) fn upper_bound(fresh: &State, cand: &Candidate<'_>) -> i64 {
                 .map(|a| {
                     let t = top(&u, a.saturating_mul(per_app));
                     match (price, percent) {
-                        (Some(p), _) => t - a * p,
+                        (Some(p), _) => t - a.saturating_mul(*p),
                         (None, Some(p)) => pct_up(t, p, 1).min(t),
                         _ => 0,
                     }

@@ -289,6 +289,9 @@ impl PromotionSet {
             }
             l.unit_price.checked_mul(l.units)?;
         }
+        // The whole cart fits in i64, so every sum of its (non-negative, shrinking) parts the
+        // engine forms does too.
+        Money::sum(self.currency, lines.iter().map(|l| Money::new(l.unit_price.minor().saturating_mul(l.units), self.currency)))?;
         let coupons: Vec<String> = ctx.coupons.iter().map(|c| c.trim().to_ascii_uppercase()).collect();
 
         // Candidates: promotions indexed under something in the cart, plus global ones. The
