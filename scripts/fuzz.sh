@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every fuzz target briefly (FUZZ_SECONDS each, default 30). Needs cargo-fuzz; uses the
+# Runs every fuzz target briefly (FUZZ_SECONDS each, default 30), seeding the JSON targets from
+# the shared test vectors. Needs cargo-fuzz (installed from crates.io if missing); uses the
 # nightly toolchain if present, else stable with RUSTC_BOOTSTRAP for the sanitizer flags.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -8,7 +9,22 @@ secs=${FUZZ_SECONDS:-30}
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 toolchain=()
 if rustup toolchain list | grep -q '^nightly'; then toolchain=(+nightly); else export RUSTC_BOOTSTRAP=1; fi
+
+# Seeds: each vector's request (pricing_request) and its promotions (promotion_rules).
+mkdir -p corpus/pricing_request corpus/promotion_rules
+python3 - "$root/tests/vectors/commerce" <<'PY'
+import json, os, sys
+src = sys.argv[1]
+for name in sorted(os.listdir(src)):
+    v = json.load(open(os.path.join(src, name)))
+    req = v["request"]
+    open(f"corpus/pricing_request/{name}", "w").write(json.dumps(req))
+    if req.get("promotions"):
+        open(f"corpus/promotion_rules/{name}", "w").write(json.dumps(req["promotions"]))
+PY
+
 for t in $(cargo "${toolchain[@]}" fuzz list); do
   echo "== fuzz $t (${secs}s)"
-  cargo "${toolchain[@]}" fuzz run "$t" -- -max_total_time="$secs" -rss_limit_mb=2048
+  mkdir -p "corpus/$t"
+  cargo "${toolchain[@]}" fuzz run "$t" "corpus/$t" -- -max_total_time="$secs" -rss_limit_mb=2048 2>&1 | tail -n 3
 done

@@ -7,7 +7,8 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };
-    let (code, amount) = text.split_at(text.len().min(3));
+    let split = text.char_indices().nth(3).map_or(text.len(), |(i, _)| i);
+    let (code, amount) = text.split_at(split);
     let currency = Currency::from_code(code).unwrap_or(Currency::EUR);
     if let Ok(m) = Money::parse(amount, currency) {
         assert_eq!(Money::parse(&m.to_decimal_string(), currency).ok(), Some(m));
