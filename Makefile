@@ -8,19 +8,19 @@ SHELL := /bin/bash
 # otherwise put a second copy of every dependency under target/<host>/ next to target/debug/.
 export CARGO_BUILD_TARGET ?= $(shell rustc -vV | sed -n 's/^host: //p')
 
-.PHONY: help demo test test-rust test-python test-node test-kotlin bench fuzz clean-demo
+.PHONY: help demo test test-rust test-python test-node test-kotlin test-fuzz bench fuzz
 
 help:
 	@echo "make demo   - run the store day on an embedded SQLite file"
 	@echo "make test   - run every test in Rust, Python, Node and Kotlin"
 	@echo "make bench  - criterion benchmarks (figures for docs/performance.md)"
-	@echo "make fuzz   - run each fuzz target briefly (needs cargo-fuzz and a nightly toolchain)"
+	@echo "make fuzz   - run each fuzz target for FUZZ_SECONDS (default 30; installs cargo-fuzz if missing)"
 
 demo:
 	cargo run -q -p aisle-examples --bin store_day
 
-test: test-rust test-python test-node test-kotlin
-	@echo "make test: Rust, Python, Node and Kotlin suites passed"
+test: test-rust test-python test-node test-kotlin test-fuzz
+	@echo "make test: Rust, Python, Node and Kotlin suites and the fuzz smoke run passed"
 
 test-rust:
 	cargo test --workspace --exclude aisle-python --exclude aisle-node --exclude aisle-kotlin --exclude uniffi-bindgen
@@ -36,6 +36,10 @@ test-kotlin:
 
 bench:
 	cargo bench -p aisle-benches
+
+# Every fuzz target briefly (a longer run: `make fuzz`, FUZZ_SECONDS=600 for ten minutes each).
+test-fuzz:
+	FUZZ_SECONDS=10 bash scripts/fuzz.sh
 
 fuzz:
 	bash scripts/fuzz.sh

@@ -7,8 +7,11 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root/fuzz"
 secs=${FUZZ_SECONDS:-30}
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+# Nightly: AddressSanitizer (it also watches the bundled SQLite's C). Stable: no sanitizer
+# (RUSTC_BOOTSTRAP only unlocks the coverage flags cargo-fuzz needs).
 toolchain=()
-if rustup toolchain list | grep -q '^nightly'; then toolchain=(+nightly); else export RUSTC_BOOTSTRAP=1; fi
+sanitizer=(-s address)
+if rustup toolchain list | grep -q '^nightly'; then toolchain=(+nightly); else export RUSTC_BOOTSTRAP=1; sanitizer=(-s none); fi
 
 # Seeds: each vector's request (pricing_request) and its promotions (promotion_rules).
 mkdir -p corpus/pricing_request corpus/promotion_rules
@@ -26,5 +29,5 @@ PY
 for t in $(cargo "${toolchain[@]}" fuzz list); do
   echo "== fuzz $t (${secs}s)"
   mkdir -p "corpus/$t"
-  cargo "${toolchain[@]}" fuzz run "$t" "corpus/$t" -- -max_total_time="$secs" -rss_limit_mb=2048 2>&1 | tail -n 3
+  cargo "${toolchain[@]}" fuzz run "${sanitizer[@]}" "$t" "corpus/$t" -- -max_total_time="$secs" -rss_limit_mb=2048 2>&1 | tail -n 3
 done
