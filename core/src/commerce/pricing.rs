@@ -16,7 +16,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::promotions::{self, Mode, PromoContext, PromoLine, PromotionSet};
+use super::promotions::{self, Mode, PromoContext, PromoLineRef, PromotionSet};
 use super::tax::{self, TaxBreakdown, TaxInputLine, TaxRegime, UnitRun};
 use crate::error::{Error, Result};
 use crate::money::{Currency, Money, Percent, RoundingMode, allocate_minor};
@@ -249,18 +249,18 @@ pub fn price(lines: &[PricingLine], ctx: &PricingContext<'_>) -> Result<PricedCa
     Money::sum(cur, bases.iter().map(|&b| Money::new(b, cur)))?;
 
     // 2. Promotions (lines with a manual price take none).
-    let promo_lines: Vec<PromoLine> = lines
+    let promo_lines: Vec<PromoLineRef<'_>> = lines
         .iter()
         .zip(&unit_bases)
-        .map(|(l, &unit)| PromoLine {
-            sku: l.sku.clone(),
-            categories: l.categories.clone(),
-            tags: l.tags.clone(),
+        .map(|(l, &unit)| PromoLineRef {
+            sku: &l.sku,
+            categories: &l.categories,
+            tags: &l.tags,
             units: if l.price_override.is_some() { 0 } else { l.quantity.units() },
             unit_price: money(unit),
         })
         .collect();
-    let outcome = ctx.promotions.evaluate(&promo_lines, &ctx.promo, ctx.mode, ctx.rounding.discounts)?;
+    let outcome = ctx.promotions.evaluate_refs(&promo_lines, &ctx.promo, ctx.mode, ctx.rounding.discounts)?;
     let mut work: Vec<Work> = lines
         .iter()
         .enumerate()

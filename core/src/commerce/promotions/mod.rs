@@ -61,6 +61,23 @@ pub struct PromoLine {
     pub unit_price: Money,
 }
 
+/// A [`PromoLine`] by reference: what the pricing pipeline passes, so pricing a cart copies
+/// no SKUs, categories or tags.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PromoLineRef<'a> {
+    pub sku: &'a str,
+    pub categories: &'a [String],
+    pub tags: &'a [String],
+    pub units: i64,
+    pub unit_price: Money,
+}
+
+impl PromoLine {
+    pub fn as_ref(&self) -> PromoLineRef<'_> {
+        PromoLineRef { sku: &self.sku, categories: &self.categories, tags: &self.tags, units: self.units, unit_price: self.unit_price }
+    }
+}
+
 /// How often a promotion was used so far (from completed sales).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Usage {
@@ -274,6 +291,18 @@ impl PromotionSet {
 
     /// Evaluates the promotions against `lines`. Lines must be in the set's currency.
     pub fn evaluate(&self, lines: &[PromoLine], ctx: &PromoContext, mode: Mode, rounding: RoundingMode) -> Result<PromoOutcome> {
+        let refs: Vec<PromoLineRef<'_>> = lines.iter().map(PromoLine::as_ref).collect();
+        self.evaluate_refs(&refs, ctx, mode, rounding)
+    }
+
+    /// [`PromotionSet::evaluate`] on borrowed lines.
+    pub fn evaluate_refs(
+        &self,
+        lines: &[PromoLineRef<'_>],
+        ctx: &PromoContext,
+        mode: Mode,
+        rounding: RoundingMode,
+    ) -> Result<PromoOutcome> {
         for l in lines {
             if l.unit_price.currency() != self.currency {
                 return Err(Error::CurrencyMismatch {
@@ -309,7 +338,7 @@ impl PromotionSet {
             let li = li as u32;
             let found = self
                 .by_sku
-                .get(&l.sku)
+                .get(l.sku)
                 .into_iter()
                 .chain(l.categories.iter().filter_map(|c| self.by_category.get(c)))
                 .chain(l.tags.iter().filter_map(|t| self.by_tag.get(t)))
@@ -361,7 +390,7 @@ impl PromotionSet {
 
     fn outcome(
         &self,
-        lines: &[PromoLine],
+        lines: &[PromoLineRef<'_>],
         ctx: &PromoContext,
         coupons: &[String],
         cands: &[Candidate<'_>],
