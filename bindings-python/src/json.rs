@@ -16,18 +16,8 @@ use serde_json::{Map, Number, Value};
 
 use crate::{Money, to_py_err};
 
-/// What to do with a Python `float`.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Floats {
-    /// Pass it on: a JSON document's own decoder refuses it with its typed error and path
-    /// (`PROMO_INVALID_RULE`, `INVALID_PRICE_LIST`, …).
-    PassOn,
-    /// Refuse it here: no field of a tender, discount, customer or return item is a float.
-    Refuse,
-}
-
 /// `obj` as JSON. `at` names it in error messages (`tenders[1].amount`).
-fn convert(obj: &Bound<'_, PyAny>, at: &str, floats: Floats) -> PyResult<Value> {
+fn convert(obj: &Bound<'_, PyAny>, at: &str) -> PyResult<Value> {
     if obj.is_none() {
         return Ok(Value::Null);
     }
@@ -45,14 +35,11 @@ fn convert(obj: &Bound<'_, PyAny>, at: &str, floats: Floats) -> PyResult<Value> 
         return Err(PyOverflowError::new_err(format!("{at}: integer does not fit in 64 bits")));
     }
     if let Ok(f) = obj.cast::<PyFloat>() {
-        let refused = |why: &str| to_py_err(aisle::Error::InvalidArgument(format!("{at}: {} {why}", f.value())));
-        if floats == Floats::Refuse {
-            return Err(refused(
-                "is a float; amounts are aisle.Money or {\"minor\": int, \"currency\": str}, \
-                 percentages decimal strings such as \"12.5\"",
-            ));
-        }
-        return Number::from_f64(f.value()).map(Value::Number).ok_or_else(|| refused("is not a finite number"));
+        // Passed on as it is: the core's decoders refuse a float amount or percentage with
+        // their own typed error, the same in every language.
+        return Number::from_f64(f.value())
+            .map(Value::Number)
+            .ok_or_else(|| to_py_err(aisle::Error::InvalidArgument(format!("{at}: {} is not a finite number", f.value()))));
     }
     if obj.is_instance_of::<PyString>() {
         return Ok(Value::String(obj.extract::<String>()?));
@@ -63,12 +50,12 @@ fn convert(obj: &Bound<'_, PyAny>, at: &str, floats: Floats) -> PyResult<Value> 
             .map_err(|e| to_py_err(aisle::Error::InvalidArgument(format!("{at}: cannot encode {}: {e}", m.get().0))));
     }
     if let Ok(d) = obj.cast::<PyDict>() {
-        return object(d.iter(), at, floats);
+        return object(d.iter(), at);
     }
     if obj.is_instance_of::<PyList>() || obj.is_instance_of::<PyTuple>() {
         let mut items = Vec::new();
         for (i, item) in obj.try_iter()?.enumerate() {
-            items.push(convert(&item?, &format!("{at}[{i}]"), floats)?);
+            items.push(convert(&item?, &format!("{at}[{i}]"))?);
         }
         return Ok(Value::Array(items));
     }
@@ -78,7 +65,7 @@ fn convert(obj: &Bound<'_, PyAny>, at: &str, floats: Floats) -> PyResult<Value> 
             .iter()
             .map(|pair| pair.extract::<(Bound<'_, PyAny>, Bound<'_, PyAny>)>())
             .collect::<PyResult<Vec<_>>>()?;
-        return object(pairs.into_iter(), at, floats);
+        return object(pairs.into_iter(), at);
     }
     let type_name = obj.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "object".into());
     Err(PyTypeError::new_err(format!(
@@ -90,7 +77,6 @@ fn convert(obj: &Bound<'_, PyAny>, at: &str, floats: Floats) -> PyResult<Value> 
 fn object<'py>(
     pairs: impl Iterator<Item = (Bound<'py, PyAny>, Bound<'py, PyAny>)>,
     at: &str,
-    floats: Floats,
 ) -> PyResult<Value> {
     let mut map = Map::new();
     for (key, value) in pairs {
@@ -98,7 +84,7 @@ fn object<'py>(
             return Err(PyTypeError::new_err(format!("{at}: keys must be str, got {}", key.get_type().name()?)));
         }
         let key: String = key.extract()?;
-        let value = convert(&value, &format!("{at}.{key}"), floats)?;
+        let value = convert(&value, &format!("{at}.{key}"))?;
         map.insert(key, value);
     }
     Ok(Value::Object(map))
@@ -106,13 +92,13 @@ fn object<'py>(
 
 /// `obj` as a JSON document (for the core's `*_json` entry points, whose errors name paths).
 pub(crate) fn to_json_text(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<String> {
-    Ok(convert(obj, what, Floats::PassOn)?.to_string())
+    Ok(convert(obj, what)?.to_string())
 }
 
 /// `obj` as one of the core's serde types. A mismatch is `INVALID_ARGUMENT` naming the path,
 /// e.g. `tenders[1].card.last4: invalid type: integer …`.
 pub(crate) fn from_py<T: DeserializeOwned>(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<T> {
-    let value = convert(obj, what, Floats::Refuse)?;
+    let value = convert(obj, what)?;
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         let at = match path.as_str() {

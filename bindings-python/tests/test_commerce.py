@@ -316,7 +316,7 @@ def test_floats_and_foreign_types_are_refused(priced_store: aisle.Edge) -> None:
     cart.add("MILK-1L")
     with pytest.raises(aisle.InvalidArgumentError) as info:
         cart.set_order_discount({"percent": 12.5, "reason": "x"})  # type: ignore[arg-type]
-    assert "discount.percent: 12.5 is a float" in str(info.value)
+    assert "discount.percent" in str(info.value) and "never a float" in str(info.value)
     with pytest.raises(aisle.InvalidArgumentError) as info:
         cart.complete([{"kind": "cash", "amount": 1.19}])  # type: ignore[typeddict-item]
     assert "tenders[0].amount" in str(info.value)
