@@ -6,6 +6,9 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root/fuzz"
 secs=${FUZZ_SECONDS:-30}
+# FUZZ_SEED makes a run repeatable (make test uses one, so CI replays inputs already tried).
+seed=()
+[ -n "${FUZZ_SEED:-}" ] && seed=(-seed="$FUZZ_SEED")
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 # Nightly: AddressSanitizer (it also watches the bundled SQLite's C). Stable: no sanitizer
 # (RUSTC_BOOTSTRAP only unlocks the coverage flags cargo-fuzz needs).
@@ -29,5 +32,5 @@ PY
 for t in $(cargo "${toolchain[@]}" fuzz list); do
   echo "== fuzz $t (${secs}s)"
   mkdir -p "corpus/$t"
-  cargo "${toolchain[@]}" fuzz run "${sanitizer[@]}" "$t" "corpus/$t" -- -max_total_time="$secs" -rss_limit_mb=2048 2>&1 | tail -n 3
+  cargo "${toolchain[@]}" fuzz run "${sanitizer[@]}" "$t" "corpus/$t" -- -max_total_time="$secs" -rss_limit_mb=2048 "${seed[@]}" 2>&1 | tail -n 3
 done
