@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use super::promotions::{self, Mode, PromoContext, PromoLineRef, PromotionSet};
 use super::tax::{self, TaxBreakdown, TaxInputLine, TaxRegime, UnitRun};
 use crate::error::{Error, Result};
-use crate::money::{Currency, Money, Percent, RoundingMode, allocate_minor};
+use crate::money::{Currency, Money, Percent, RoundingMode, split_over_runs};
 
 /// How many units of a line: a count, or a weight from a scale.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -419,25 +419,16 @@ fn manual_amount(d: &ManualDiscount, net: i64, cur: Currency, mode: RoundingMode
 /// Takes `amount` off `runs` by net weight (largest remainder), returns the per-unit discount
 /// as runs.
 fn spread_over_runs(runs: &mut Vec<(i64, i64)>, amount: i64) -> Vec<(i64, i64)> {
-    let weights: Vec<u64> = runs.iter().map(|(c, a)| (c * a).max(0).unsigned_abs()).collect();
-    if weights.iter().all(|w| *w == 0) {
-        return Vec::new();
-    }
-    let Ok(shares) = allocate_minor(amount, &weights) else { return Vec::new() };
+    let weights: Vec<(i64, u64)> = runs.iter().map(|&(c, a)| (c, (c * a).max(0).unsigned_abs())).collect();
+    let Ok(parts) = split_over_runs(&weights, amount) else { return Vec::new() };
     let mut new_runs = Vec::with_capacity(runs.len() + 1);
     let mut per_unit = Vec::new();
-    for (&(count, net), &share) in runs.iter().zip(&shares) {
-        let base = share / count;
-        let extra = share % count;
-        if count - extra > 0 {
-            new_runs.push((count - extra, net - base));
-            if base > 0 {
-                per_unit.push((count - extra, base));
+    for (&(_, net), parts) in runs.iter().zip(parts) {
+        for (count, each) in parts {
+            new_runs.push((count, net - each));
+            if each > 0 {
+                per_unit.push((count, each));
             }
-        }
-        if extra > 0 {
-            new_runs.push((extra, net - base - 1));
-            per_unit.push((extra, base + 1));
         }
     }
     *runs = new_runs;

@@ -22,7 +22,7 @@ use super::receipt::{Receipt, ReceiptLine, ReceiptTax, ReceiptTender};
 use super::tender::{self, Settlement, TenderInput, TenderKind};
 use crate::edge::{Failure, Shared};
 use crate::error::{Error, Result};
-use crate::money::{Currency, Money, RoundingMode, allocate_minor, div_round};
+use crate::money::{Currency, Money, RoundingMode, allocate_minor, div_round, split_over_runs};
 
 /// Version of the `SaleCompleted` / `RefundCompleted` event payload (`docs/schemas/`).
 pub const SALE_EVENT_VERSION: i64 = 1;
@@ -119,27 +119,21 @@ pub(crate) fn now() -> jiff::Timestamp {
 fn paid_units(runs: &[(i64, i64)], gross: i64, tax: i64, currency: Currency) -> Vec<PaidUnits> {
     // Refine runs by the gross split, then by the tax split.
     let split = |runs: &[(i64, i64, Vec<i64>)], total: i64| -> Vec<(i64, i64, Vec<i64>)> {
-        let mut weights: Vec<u64> = runs.iter().map(|(c, w, _)| (c * w).unsigned_abs()).collect();
-        if weights.iter().all(|w| *w == 0) {
-            weights = runs.iter().map(|(c, _, _)| c.unsigned_abs()).collect();
+        let mut weights: Vec<(i64, u64)> = runs.iter().map(|(c, w, _)| (*c, (c * w).unsigned_abs())).collect();
+        if weights.iter().all(|w| w.1 == 0) {
+            weights = runs.iter().map(|(c, _, _)| (*c, c.unsigned_abs())).collect();
         }
-        let Ok(shares) = allocate_minor(total, &weights) else { return runs.to_vec() };
-        let mut out = Vec::with_capacity(runs.len() * 2);
-        for ((count, w, vals), share) in runs.iter().zip(shares) {
-            let base = share.div_euclid(*count);
-            let extra = share.rem_euclid(*count);
-            if count - extra > 0 {
-                let mut v = vals.clone();
-                v.push(base);
-                out.push((count - extra, *w, v));
-            }
-            if extra > 0 {
-                let mut v = vals.clone();
-                v.push(base + 1);
-                out.push((extra, *w, v));
-            }
-        }
-        out
+        let Ok(parts) = split_over_runs(&weights, total) else { return runs.to_vec() };
+        runs.iter()
+            .zip(parts)
+            .flat_map(|((_, w, vals), parts)| {
+                parts.into_iter().map(move |(count, each)| {
+                    let mut v = vals.clone();
+                    v.push(each);
+                    (count, *w, v)
+                })
+            })
+            .collect()
     };
     let start: Vec<(i64, i64, Vec<i64>)> = runs.iter().filter(|(c, _)| *c > 0).map(|&(c, a)| (c, a, Vec::new())).collect();
     let refined = split(&split(&start, gross), tax);

@@ -216,6 +216,34 @@ pub fn allocate_minor(total: i64, weights: &[u64]) -> std::result::Result<Vec<i6
         .collect())
 }
 
+/// Spreads `total` minor units over runs of identical units, `(count, weight)` each: every run
+/// gets its largest-remainder share by weight ([`allocate_minor`]) and splits it evenly over its
+/// units, so a run comes back as at most two parts `(count, each)` whose units differ by one
+/// minor unit (`div_euclid`, so a negative total splits like its mirror image). The parts of
+/// all runs sum exactly to `total`.
+pub fn split_over_runs(runs: &[(i64, u64)], total: i64) -> std::result::Result<Vec<Vec<(i64, i64)>>, &'static str> {
+    let weights: Vec<u64> = runs.iter().map(|&(_, w)| w).collect();
+    let shares = allocate_minor(total, &weights)?;
+    Ok(runs
+        .iter()
+        .zip(shares)
+        .map(|(&(count, _), share)| {
+            if count <= 0 {
+                return Vec::new();
+            }
+            let (base, extra) = (share.div_euclid(count), share.rem_euclid(count));
+            let mut parts = Vec::with_capacity(2);
+            if count > extra {
+                parts.push((count - extra, base));
+            }
+            if extra > 0 {
+                parts.push((extra, base + 1));
+            }
+            parts
+        })
+        .collect())
+}
+
 impl fmt::Display for Money {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} {}", self.to_decimal_string(), self.currency)
@@ -348,6 +376,19 @@ mod tests {
         assert_eq!(eur(1).allocate(&[0, 0]).unwrap_err().code(), "INVALID_ARGUMENT");
         let parts = eur(i64::MIN).allocate(&[1, 1]).unwrap();
         assert_eq!(Money::sum(Currency::EUR, parts).unwrap(), eur(i64::MIN));
+    }
+
+    #[test]
+    fn split_over_runs_sums_exactly() {
+        // 0.04 over one run of three units: 0.01, 0.01, 0.02.
+        assert_eq!(split_over_runs(&[(3, 1)], 4).unwrap(), vec![vec![(2, 1), (1, 2)]]);
+        // 1.00 over runs weighted 1:3 (e.g. 1 × 0.50 and 3 × 0.50).
+        let parts = split_over_runs(&[(1, 50), (3, 150)], 100).unwrap();
+        let sum: i64 = parts.iter().flatten().map(|(c, e)| c * e).sum();
+        assert_eq!(sum, 100);
+        let neg = split_over_runs(&[(3, 1)], -4).unwrap();
+        assert_eq!(neg.iter().flatten().map(|(c, e)| c * e).sum::<i64>(), -4);
+        assert!(split_over_runs(&[(1, 0)], 5).is_err());
     }
 
     #[test]
