@@ -368,22 +368,14 @@ pub(crate) fn log_event(tx: &rusqlite::Connection, kind: &str, version: i64, at_
 /// Outstanding offline card authorisations: recorded and not yet expired. (Store-and-forward
 /// will also drop them once HQ confirms them.)
 fn offline_exposure(shared: &Shared, now_ms: i64, currency: Currency) -> Result<Money> {
-    let payloads: Vec<String> = shared.read(|c| {
-        Ok(c.prepare_cached("SELECT payload FROM event_log WHERE type = 'OfflineCardAuthorized'")?
-            .query_map([], |r| r.get(0))?
-            .collect::<rusqlite::Result<Vec<String>>>()?)
+    let minor: i64 = shared.read(|c| {
+        Ok(c.prepare_cached(
+            "SELECT COALESCE(SUM(json_extract(payload, '$.authorization.amount.minor')), 0) FROM event_log
+             WHERE type = 'OfflineCardAuthorized' AND json_extract(payload, '$.authorization.expires_at_ms') > ?1",
+        )?
+        .query_row([now_ms], |r| r.get(0))?)
     })?;
-    let mut total = Money::zero(currency);
-    for p in payloads {
-        let v: serde_json::Value = serde_json::from_str(&p).map_err(|e| Error::Store(format!("unreadable event: {e}")))?;
-        let auth = &v["authorization"];
-        let expires = auth["expires_at_ms"].as_i64().unwrap_or(0);
-        if expires > now_ms {
-            let amount: Money = serde_json::from_value(auth["amount"].clone()).map_err(|e| Error::Store(format!("unreadable event: {e}")))?;
-            total = total.checked_add(amount)?;
-        }
-    }
-    Ok(total)
+    Ok(Money::new(minor, currency))
 }
 
 /// Sales, refunds and returns of one store: a view over the store file.
