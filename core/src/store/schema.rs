@@ -12,7 +12,7 @@ use super::classify;
 use crate::error::{Error, Result};
 
 /// The schema version this build writes.
-pub const VERSION: i64 = 3;
+pub const VERSION: i64 = 4;
 
 pub(super) fn migrate(conn: &Connection, path: &Path) -> Result<()> {
     let found = super::schema_version(conn).map_err(|e| classify(path, e))?;
@@ -224,6 +224,62 @@ fn upgrade_from(conn: &Connection, version: i64) -> rusqlite::Result<()> {
                  at_ms      INTEGER NOT NULL,
                  payload    TEXT NOT NULL
              ) STRICT;",
+        ),
+        // Stored value (gift cards, store credit): accounts and their append-only entries. The
+        // balance is the sum of the entries, kept by a trigger (and never negative); the
+        // status follows the freeze / unfreeze / close entries. Exchanges link their refund and
+        // sale receipts to each other.
+        3 => conn.execute_batch(
+            "CREATE TABLE stored_value_account (
+                 kind          TEXT NOT NULL CHECK (kind IN ('gift_card', 'store_credit')),
+                 id            TEXT NOT NULL,
+                 currency      TEXT NOT NULL,
+                 balance_minor INTEGER NOT NULL DEFAULT 0 CHECK (balance_minor >= 0),
+                 status        TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'frozen', 'closed')),
+                 expires_at_ms INTEGER,
+                 created_ms    INTEGER NOT NULL,
+                 PRIMARY KEY (kind, id)
+             ) STRICT, WITHOUT ROWID;
+             -- amount_minor: signed (credits > 0, redemptions < 0, status changes 0);
+             -- balance_minor: the account's balance after this entry.
+             CREATE TABLE stored_value_entry (
+                 seq           INTEGER PRIMARY KEY AUTOINCREMENT,
+                 kind          TEXT NOT NULL,
+                 account_id    TEXT NOT NULL,
+                 type          TEXT NOT NULL CHECK (type IN
+                                   ('issue', 'load', 'redeem', 'refund', 'adjust', 'freeze', 'unfreeze', 'close')),
+                 amount_minor  INTEGER NOT NULL,
+                 balance_minor INTEGER NOT NULL CHECK (balance_minor >= 0),
+                 at_ms         INTEGER NOT NULL,
+                 receipt_no    TEXT,
+                 reason        TEXT,
+                 FOREIGN KEY (kind, account_id) REFERENCES stored_value_account (kind, id),
+                 CHECK (CASE type
+                     WHEN 'redeem' THEN amount_minor < 0
+                     WHEN 'adjust' THEN amount_minor <> 0
+                     WHEN 'freeze' THEN amount_minor = 0
+                     WHEN 'unfreeze' THEN amount_minor = 0
+                     WHEN 'close' THEN amount_minor = 0
+                     ELSE amount_minor > 0 END)
+             ) STRICT;
+             CREATE INDEX stored_value_entry_by_account ON stored_value_entry (kind, account_id, seq);
+             CREATE INDEX stored_value_entry_by_receipt ON stored_value_entry (receipt_no)
+                 WHERE receipt_no IS NOT NULL;
+             CREATE TRIGGER stored_value_entry_applied AFTER INSERT ON stored_value_entry BEGIN
+                 UPDATE stored_value_account
+                    SET balance_minor = balance_minor + NEW.amount_minor,
+                        status = CASE NEW.type WHEN 'freeze' THEN 'frozen' WHEN 'unfreeze' THEN 'active'
+                                               WHEN 'close' THEN 'closed' ELSE status END
+                  WHERE kind = NEW.kind AND id = NEW.account_id;
+                 SELECT RAISE(ABORT, 'stored_value_entry: balance_minor is not the sum of the entries')
+                  WHERE NEW.balance_minor <> (SELECT balance_minor FROM stored_value_account
+                                              WHERE kind = NEW.kind AND id = NEW.account_id);
+             END;
+             CREATE TRIGGER stored_value_entry_no_update BEFORE UPDATE ON stored_value_entry BEGIN
+                 SELECT RAISE(ABORT, 'stored_value_entry is append-only'); END;
+             CREATE TRIGGER stored_value_entry_no_delete BEFORE DELETE ON stored_value_entry BEGIN
+                 SELECT RAISE(ABORT, 'stored_value_entry is append-only'); END;
+             ALTER TABLE sale ADD COLUMN exchange_with TEXT REFERENCES sale(receipt_no);",
         ),
         _ => Ok(()),
     }
