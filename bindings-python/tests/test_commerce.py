@@ -253,8 +253,12 @@ def test_tender_errors(priced_store: aisle.Edge) -> None:
     assert ".reference" in str(info.value)  # the message names the field
     with pytest.raises(aisle.CurrencyMismatchError):
         cart.complete([aisle.cash(Money(119, "USD"))])
-    sale = cart.complete([aisle.gift_card(Money(100, "EUR"), "GC-1"), aisle.cash(Money(19, "EUR"))])
-    assert [t["kind"] for t in sale["settlement"]["tenders"]] == ["gift_card", "cash"]
+    # A gift card is redeemed from the device's ledger: one never issued there is refused.
+    with pytest.raises(aisle.StoredValueNotFoundError) as sv_info:
+        cart.complete([aisle.gift_card(Money(100, "EUR"), "GC-1"), aisle.cash(Money(19, "EUR"))])
+    assert sv_info.value.code == "STORED_VALUE_NOT_FOUND"
+    sale = cart.complete([aisle.card(Money(100, "EUR"), token="t", brand="VISA", last4="4242"), aisle.cash(Money(19, "EUR"))])
+    assert [t["kind"] for t in sale["settlement"]["tenders"]] == ["card", "cash"]
 
 
 # ---- pricing without a store ----------------------------------------------------------------

@@ -142,6 +142,11 @@ impl Edge {
         crate::commerce::Sales { shared: self.shared.clone() }
     }
 
+    /// Gift cards and store credit: issue, load, balances, history, freeze and close.
+    pub fn stored_value(&self) -> crate::commerce::StoredValue {
+        crate::commerce::StoredValue { shared: self.shared.clone() }
+    }
+
     /// The product catalog.
     pub fn catalog(&self) -> Catalog {
         Catalog { shared: self.shared.clone() }

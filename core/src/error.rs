@@ -100,6 +100,27 @@ pub enum Error {
     #[error("REFUND_EXCEEDS_PAID: returns totalling {returned} would refund more than the {paid} paid")]
     RefundExceedsPaid { returned: String, paid: String },
 
+    #[error("STORED_VALUE_NOT_FOUND: no {kind} account {id:?} on this device")]
+    StoredValueNotFound { kind: String, id: String },
+
+    #[error("STORED_VALUE_EXISTS: a {kind} account {id:?} already exists")]
+    StoredValueExists { kind: String, id: String },
+
+    #[error("STORED_VALUE_INSUFFICIENT: {kind} {id:?} holds {balance}, less than the {requested} asked for")]
+    StoredValueInsufficient { kind: String, id: String, balance: String, requested: String },
+
+    #[error("STORED_VALUE_EXPIRED: {kind} {id:?} expired at {expired_at}")]
+    StoredValueExpired { kind: String, id: String, expired_at: String },
+
+    #[error("STORED_VALUE_FROZEN: {kind} {id:?} is frozen; unfreeze it before moving money on it")]
+    StoredValueFrozen { kind: String, id: String },
+
+    #[error("STORED_VALUE_CLOSED: {kind} {id:?} is closed")]
+    StoredValueClosed { kind: String, id: String },
+
+    #[error("STORED_VALUE_CURRENCY_MISMATCH: {kind} {id:?} is in {account}, not {found}")]
+    StoredValueCurrencyMismatch { kind: String, id: String, account: String, found: String },
+
     // ---- store --------------------------------------------------------------------------
     #[error("STORE_NOT_A_DATABASE: {path} is not an Aisle store (not a SQLite database): {detail}")]
     StoreNotADatabase { path: PathBuf, detail: String },
@@ -157,6 +178,13 @@ impl Error {
             Error::OfflineLimitExceeded { .. } => "OFFLINE_LIMIT_EXCEEDED",
             Error::CardNumberRefused { .. } => "CARD_NUMBER_REFUSED",
             Error::RefundExceedsPaid { .. } => "REFUND_EXCEEDS_PAID",
+            Error::StoredValueNotFound { .. } => "STORED_VALUE_NOT_FOUND",
+            Error::StoredValueExists { .. } => "STORED_VALUE_EXISTS",
+            Error::StoredValueInsufficient { .. } => "STORED_VALUE_INSUFFICIENT",
+            Error::StoredValueExpired { .. } => "STORED_VALUE_EXPIRED",
+            Error::StoredValueFrozen { .. } => "STORED_VALUE_FROZEN",
+            Error::StoredValueClosed { .. } => "STORED_VALUE_CLOSED",
+            Error::StoredValueCurrencyMismatch { .. } => "STORED_VALUE_CURRENCY_MISMATCH",
             Error::StoreNotADatabase { .. } => "STORE_NOT_A_DATABASE",
             Error::StoreCorrupt { .. } => "STORE_CORRUPT",
             Error::StoreSchemaTooNew { .. } => "STORE_SCHEMA_TOO_NEW",
@@ -207,6 +235,13 @@ impl Error {
         ("OFFLINE_LIMIT_EXCEEDED", ErrorKind::Commerce),
         ("CARD_NUMBER_REFUSED", ErrorKind::Commerce),
         ("REFUND_EXCEEDS_PAID", ErrorKind::Commerce),
+        ("STORED_VALUE_NOT_FOUND", ErrorKind::Commerce),
+        ("STORED_VALUE_EXISTS", ErrorKind::Commerce),
+        ("STORED_VALUE_INSUFFICIENT", ErrorKind::Commerce),
+        ("STORED_VALUE_EXPIRED", ErrorKind::Commerce),
+        ("STORED_VALUE_FROZEN", ErrorKind::Commerce),
+        ("STORED_VALUE_CLOSED", ErrorKind::Commerce),
+        ("STORED_VALUE_CURRENCY_MISMATCH", ErrorKind::Commerce),
         ("STORE_NOT_A_DATABASE", ErrorKind::Store),
         ("STORE_CORRUPT", ErrorKind::Store),
         ("STORE_SCHEMA_TOO_NEW", ErrorKind::Store),
@@ -247,6 +282,13 @@ impl Error {
         "OFFLINE_LIMIT_EXCEEDED",
         "CARD_NUMBER_REFUSED",
         "REFUND_EXCEEDS_PAID",
+        "STORED_VALUE_NOT_FOUND",
+        "STORED_VALUE_EXISTS",
+        "STORED_VALUE_INSUFFICIENT",
+        "STORED_VALUE_EXPIRED",
+        "STORED_VALUE_FROZEN",
+        "STORED_VALUE_CLOSED",
+        "STORED_VALUE_CURRENCY_MISMATCH",
         "STORE_NOT_A_DATABASE",
         "STORE_CORRUPT",
         "STORE_SCHEMA_TOO_NEW",
@@ -327,6 +369,23 @@ mod tests {
             Error::OfflineLimitExceeded { index: 0, limit: "floor_limit".into(), detail: "d".into() },
             Error::CardNumberRefused { field: "f".into(), last4: "1111".into() },
             Error::RefundExceedsPaid { returned: "2.00 EUR".into(), paid: "1.00 EUR".into() },
+            Error::StoredValueNotFound { kind: "gift_card".into(), id: "GC-1".into() },
+            Error::StoredValueExists { kind: "gift_card".into(), id: "GC-1".into() },
+            Error::StoredValueInsufficient {
+                kind: "gift_card".into(),
+                id: "GC-1".into(),
+                balance: "1.00 EUR".into(),
+                requested: "2.00 EUR".into(),
+            },
+            Error::StoredValueExpired { kind: "gift_card".into(), id: "GC-1".into(), expired_at: "t".into() },
+            Error::StoredValueFrozen { kind: "gift_card".into(), id: "GC-1".into() },
+            Error::StoredValueClosed { kind: "gift_card".into(), id: "GC-1".into() },
+            Error::StoredValueCurrencyMismatch {
+                kind: "gift_card".into(),
+                id: "GC-1".into(),
+                account: "EUR".into(),
+                found: "CHF".into(),
+            },
             Error::StoreNotADatabase { path: "p".into(), detail: "d".into() },
             Error::StoreCorrupt { path: "p".into(), detail: "d".into() },
             Error::StoreSchemaTooNew { path: "p".into(), found: 9, supported: 1 },

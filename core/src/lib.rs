@@ -23,7 +23,7 @@ pub mod error;
 pub mod money;
 pub mod store;
 
-pub use commerce::{Cart, CartLine, Catalog, Product};
+pub use commerce::{Cart, CartLine, Catalog, Product, StoredValue, StoredValueKind};
 pub use edge::{Edge, EdgeConfig, StoreStats};
 pub use error::{Error, ErrorKind, Result};
 pub use money::{Currency, Money, Percent, RoundingMode};

@@ -155,6 +155,34 @@ class RefundExceedsPaidError(CommerceError):
     """REFUND_EXCEEDS_PAID: A refund would give back more than the original sale was paid."""
 
 
+class StoredValueNotFoundError(CommerceError):
+    """STORED_VALUE_NOT_FOUND: No gift card or store credit account with that id on this device."""
+
+
+class StoredValueExistsError(CommerceError):
+    """STORED_VALUE_EXISTS: A gift card or store credit account with that id already exists."""
+
+
+class StoredValueInsufficientError(CommerceError):
+    """STORED_VALUE_INSUFFICIENT: The account holds less than the amount asked for; balances never go negative."""
+
+
+class StoredValueExpiredError(CommerceError):
+    """STORED_VALUE_EXPIRED: The gift card or store credit has expired."""
+
+
+class StoredValueFrozenError(CommerceError):
+    """STORED_VALUE_FROZEN: The account is frozen: no loads, redemptions or refunds until it is unfrozen."""
+
+
+class StoredValueClosedError(CommerceError):
+    """STORED_VALUE_CLOSED: The account is closed for good."""
+
+
+class StoredValueCurrencyMismatchError(CommerceError):
+    """STORED_VALUE_CURRENCY_MISMATCH: The account is in another currency than the amount."""
+
+
 class StoreNotADatabaseError(StoreError):
     """STORE_NOT_A_DATABASE: The file is not an Aisle store (not SQLite, or another app's database)."""
 
@@ -212,6 +240,13 @@ ERROR_CLASSES: dict[str, type[AisleError]] = {
     "OFFLINE_LIMIT_EXCEEDED": OfflineLimitExceededError,
     "CARD_NUMBER_REFUSED": CardNumberRefusedError,
     "REFUND_EXCEEDS_PAID": RefundExceedsPaidError,
+    "STORED_VALUE_NOT_FOUND": StoredValueNotFoundError,
+    "STORED_VALUE_EXISTS": StoredValueExistsError,
+    "STORED_VALUE_INSUFFICIENT": StoredValueInsufficientError,
+    "STORED_VALUE_EXPIRED": StoredValueExpiredError,
+    "STORED_VALUE_FROZEN": StoredValueFrozenError,
+    "STORED_VALUE_CLOSED": StoredValueClosedError,
+    "STORED_VALUE_CURRENCY_MISMATCH": StoredValueCurrencyMismatchError,
     "STORE_NOT_A_DATABASE": StoreNotADatabaseError,
     "STORE_CORRUPT": StoreCorruptError,
     "STORE_SCHEMA_TOO_NEW": StoreSchemaTooNewError,

@@ -7,10 +7,11 @@
 //! as "Crème brûlée" fit), amounts are never cut: when a row is too narrow the text wraps and
 //! the amount moves to its own line.
 //!
-//! Layout, top to bottom: store name, store/device, receipt number and time, a refund banner;
-//! the lines (name, then `quantity x unit price` when the quantity is not 1, the amount before
-//! discounts on the right, each discount indented with a minus); subtotal, discounts, total,
-//! cash rounding; tenders and change; the tax summary; the footer. A line's tax code is
+//! Layout, top to bottom: store name, store/device, receipt number and time, a refund banner,
+//! the other receipt of an exchange; the lines (name, then `quantity x unit price` when the
+//! quantity is not 1, the amount before discounts on the right, each discount indented with a
+//! minus); subtotal, discounts, total, cash rounding; tenders (a gift card or store credit
+//! with its balance after) and change; the tax summary; the footer. A line's tax code is
 //! printed after its amount; codes longer than two characters are replaced by letters
 //! (A, B, …, in order of first use) with a legend under the tax summary.
 
@@ -51,6 +52,9 @@ pub struct Receipt {
     pub footer: Vec<String>,
     pub is_refund: bool,
     pub original_receipt_no: Option<String>,
+    /// For the two receipts of an exchange: the other one (printed under the header).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exchange_with: Option<String>,
 }
 
 /// A discount printed under a receipt line.
@@ -94,13 +98,21 @@ pub struct ReceiptTender {
     pub label: String,
     /// What was handed over or charged (cash before change).
     pub amount: Money,
+    /// For a gift card or store credit: the account's balance after this sale or refund
+    /// (printed as "Balance" under the tender).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub balance: Option<Money>,
 }
 
 impl ReceiptTender {
     /// The receipt form of a settled tender: its label and what was tendered (for cash, the
     /// cash handed over; the change prints separately).
     pub fn from_settled(t: &SettledTender) -> ReceiptTender {
-        ReceiptTender { label: tender_label(t.kind, t.card.as_ref(), t.reference.as_deref()), amount: t.tendered }
+        ReceiptTender {
+            label: tender_label(t.kind, t.card.as_ref(), t.reference.as_deref()),
+            amount: t.tendered,
+            balance: None,
+        }
     }
 }
 
@@ -128,6 +140,10 @@ impl Receipt {
             if let Some(original) = &self.original_receipt_no {
                 out.extend(row("Original receipt", &clean(original), w));
             }
+        }
+        if let Some(other) = &self.exchange_with {
+            let label = if self.is_refund { "Exchanged for receipt" } else { "Exchange of receipt" };
+            out.extend(row(label, &clean(other), w));
         }
         out.push(rule.clone());
 
@@ -176,6 +192,9 @@ impl Receipt {
             out.push(rule.clone());
             for t in &self.tenders {
                 out.extend(row(&clean(&t.label), &right(amount(t.amount), ""), w));
+                if let Some(balance) = t.balance {
+                    out.extend(row("  Balance", &right(amount(balance), ""), w));
+                }
             }
             if !self.change.is_zero() {
                 out.extend(row("Change", &right(amount(self.change), ""), w));
@@ -475,13 +494,14 @@ mod tests {
             total: eur(2302),
             cash_rounding: eur(0),
             tenders: vec![
-                ReceiptTender { label: "VISA ****1111".into(), amount: eur(1000) },
-                ReceiptTender { label: "Cash".into(), amount: eur(2000) },
+                ReceiptTender { label: "VISA ****1111".into(), amount: eur(1000), balance: None },
+                ReceiptTender { label: "Cash".into(), amount: eur(2000), balance: None },
             ],
             change: eur(698),
             footer: vec!["Thank you for shopping with us!".into(), "Returns within 30 days with this receipt.".into()],
             is_refund: false,
             original_receipt_no: None,
+            exchange_with: None,
         }
     }
 
@@ -538,7 +558,7 @@ mod tests {
         r.discount_total = eur(0);
         r.total = eur(-1237);
         r.cash_rounding = eur(-3);
-        r.tenders = vec![ReceiptTender { label: "Cash".into(), amount: eur(-1240) }];
+        r.tenders = vec![ReceiptTender { label: "Cash".into(), amount: eur(-1240), balance: None }];
         r.change = eur(0);
         r.tax_summary = vec![ReceiptTax { label: "VAT 20%".into(), base: eur(-833), amount: eur(-166) }];
         r.footer = vec![];
@@ -573,6 +593,46 @@ mod tests {
         assert_eq!(got.len(), expected.len(), "{text}");
     }
 
+    #[test]
+    fn exchange_and_gift_card_balance() {
+        let mut r = sample();
+        r.exchange_with = Some("T2-000041".into());
+        r.tenders = vec![
+            ReceiptTender { label: "Store credit ****0041".into(), amount: eur(1500), balance: Some(eur(0)) },
+            ReceiptTender { label: "Gift card ****0123".into(), amount: eur(802), balance: Some(eur(1198)) },
+        ];
+        r.change = eur(0);
+        r.footer = vec![];
+        r.tax_summary = vec![];
+        let text = r.render_text(DEFAULT_RECEIPT_WIDTH);
+        let got: Vec<&str> = text.lines().collect();
+        // Label left, value right: 48 columns, amounts 46 (the tax code column follows them).
+        let row_w = |w: usize, l: &str, v: &str| format!("{l}{}{v}", " ".repeat(w - l.chars().count() - v.len()));
+        let row48 = |l: &str, v: &str| row_w(48, l, v);
+        let row46 = |l: &str, v: &str| row_w(46, l, v);
+        assert_eq!(got[3], row48("Exchange of receipt", "T2-000041"));
+        let tenders: Vec<&str> = got.iter().copied().skip_while(|l| !l.starts_with("Store credit")).collect();
+        assert_eq!(
+            tenders,
+            [
+                row46("Store credit ****0041", "15.00"),
+                row46("  Balance", "0.00"),
+                row46("Gift card ****0123", "8.02"),
+                row46("  Balance", "11.98"),
+            ]
+        );
+        r.is_refund = true;
+        let text = r.render_text(DEFAULT_RECEIPT_WIDTH);
+        assert!(text.contains(&format!("{}\n", row48("Exchanged for receipt", "T2-000041"))), "{text}");
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(json["exchange_with"], "T2-000041");
+        assert_eq!(json["tenders"][1]["balance"]["minor"], 1198);
+        assert_eq!(serde_json::from_value::<Receipt>(json).unwrap(), r);
+        // Without them, the JSON is what it was.
+        let plain = serde_json::to_value(sample()).unwrap();
+        assert!(plain.get("exchange_with").is_none() && plain["tenders"][0].get("balance").is_none());
+    }
+
     fn assert_fits(text: &str, width: usize) {
         for l in text.lines() {
             assert!(l.chars().count() <= width.max(1), "{:?} is {} chars, over {width}", l, l.chars().count());
@@ -595,7 +655,7 @@ mod tests {
         r.lines.push(line("tab\there\nnewline\u{1b}[31m", "1", 1, 1, &[], "A"));
         r.store_name = "Boulangerie Pâtisserie « Chez Hélène » — Lyon 2ᵉ".into();
         r.at = "not a time".into();
-        r.tenders.push(ReceiptTender { label: "Gift card ****0123".into(), amount: eur(i64::MIN) });
+        r.tenders.push(ReceiptTender { label: "Gift card ****0123".into(), amount: eur(i64::MIN), balance: None });
         for width in 0..=80 {
             let text = r.render_text(width);
             assert_fits(&text, width);
@@ -642,7 +702,7 @@ mod tests {
             card: None,
             reference: None,
         };
-        assert_eq!(ReceiptTender::from_settled(&t), ReceiptTender { label: "Cash".into(), amount: eur(2000) });
+        assert_eq!(ReceiptTender::from_settled(&t), ReceiptTender { label: "Cash".into(), amount: eur(2000), balance: None });
         let card = CardAuth {
             token: "tok".into(),
             brand: "VISA".into(),

@@ -19,7 +19,8 @@ use serde::{Deserialize, Serialize};
 use super::cart::{Cart, Customer};
 use super::pricing::{AppliedOut, LineAdjustment, PricedCart, Quantity, TaxOut};
 use super::receipt::{Receipt, ReceiptLine, ReceiptTax, ReceiptTender};
-use super::tender::{self, Settlement, TenderInput, TenderKind};
+use super::stored_value::{self, CreditMode, StoredValueKind, StoredValueMovement};
+use super::tender::{self, SettledTender, Settlement, TenderInput, TenderKind};
 use crate::edge::{Failure, Shared};
 use crate::error::{Error, Result};
 use crate::money::{Currency, Money, RoundingMode, allocate_minor, div_round, split_over_runs};
@@ -90,6 +91,38 @@ pub struct Sale {
     /// For a refund: the receipt it returns against (None for a blind return).
     pub original: Option<String>,
     pub reason: Option<String>,
+    /// What each gift card / store credit tender did to its account, in tender order: the
+    /// account (for a refund to new store credit, the id it was given) and its balance after.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stored_value: Vec<StoredValueMovement>,
+    /// For the two receipts of an exchange: the other one (the refund names the sale, the
+    /// sale names the refund).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exchange_with: Option<String>,
+}
+
+impl Sale {
+    /// The store credit this refund issued or credited (the first one), e.g. to print or hand
+    /// to the customer: `SC-<receipt number>` for new credit.
+    pub fn store_credit_id(&self) -> Option<&str> {
+        self.stored_value
+            .iter()
+            .find(|m| m.kind == StoredValueKind::StoreCredit && m.amount.minor() > 0)
+            .map(|m| m.account_id.as_str())
+    }
+}
+
+/// An exchange: the returned items and the new sale, recorded together.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Exchange {
+    /// The return (kind `refund`, against the original receipt); its `exchange_with` is the
+    /// sale's receipt number.
+    pub refund: Sale,
+    /// The new sale, numbered right after the refund; its `exchange_with` is the refund's.
+    pub sale: Sale,
+    /// What the customer paid on balance (positive) or was paid out (negative, incl. store
+    /// credit): `sale.settlement.due + refund.settlement.due`.
+    pub difference: Money,
 }
 
 /// What to return from a receipt: `quantity` units of line `line_no` (a weighed line: 1).
@@ -103,11 +136,28 @@ pub struct ReturnItem {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RefundTo {
-    /// Back to the tenders of the original sale (cards first, then cash).
+    /// Back to the tenders of the original sale (cards and gift cards first, then cash).
     #[default]
     OriginalTenders,
-    /// As store credit (exchanges: the new sale takes it as a tender).
+    /// As new store credit: an account `SC-<refund receipt number>` is opened with it.
     StoreCredit,
+}
+
+/// Where a refund is paid, inside this module: [`RefundTo`], or an account the app names.
+#[derive(Clone, Copy, Debug)]
+enum Payout<'a> {
+    Original,
+    NewCredit,
+    Account(StoredValueKind, &'a str),
+}
+
+impl From<RefundTo> for Payout<'_> {
+    fn from(r: RefundTo) -> Self {
+        match r {
+            RefundTo::OriginalTenders => Payout::Original,
+            RefundTo::StoreCredit => Payout::NewCredit,
+        }
+    }
 }
 
 pub(crate) fn now() -> jiff::Timestamp {
@@ -207,30 +257,89 @@ impl Cart {
                 return Ok(None);
             }
             let (seq, receipt_no) = next_receipt(tx, &shared)?;
-            let sale = build_sale(&shared, receipt_no, at, Some(cart_id.clone()), customer.clone(), &priced, settlement.clone());
+            let mut sale = build_sale(&shared, receipt_no, at, Some(cart_id.clone()), customer.clone(), &priced, settlement.clone());
+            post_stored_value(tx, &mut sale, CreditMode::Strict)?;
             insert_sale(tx, seq, &sale)?;
-            for p in &sale.promotions {
-                let cust = customer.as_ref().and_then(|c| c.id.clone()).unwrap_or_default();
-                tx.prepare_cached(
-                    "INSERT INTO promotion_usage (promotion_id, customer_id, uses) VALUES (?1, ?2, 1)
-                     ON CONFLICT (promotion_id, customer_id) DO UPDATE SET uses = uses + 1",
-                )?
-                .execute(params![p.id, cust])?;
-            }
-            for auth in &sale.settlement.offline_authorizations {
-                let payload = serde_json::json!({
-                    "receipt_no": sale.receipt_no,
-                    "store_id": sale.store_id,
-                    "device_id": sale.device_id,
-                    "authorization": auth,
-                    "card": sale.settlement.tenders.get(auth.tender_index).and_then(|t| t.card.clone()),
-                });
-                log_event(tx, "OfflineCardAuthorized", 1, at_ms, &payload.to_string())?;
-            }
+            record_sale_effects(tx, &sale)?;
             tx.prepare_cached("UPDATE cart SET status = 'completed' WHERE id = ?1")?.execute([&cart_id])?;
             Ok(Some(sale))
         })
     }
+}
+
+/// What a completed sale changes besides its own rows: promotion usage counts, and an
+/// `OfflineCardAuthorized` event per offline card authorisation.
+fn record_sale_effects(tx: &rusqlite::Connection, sale: &Sale) -> std::result::Result<(), Failure> {
+    for p in &sale.promotions {
+        let cust = sale.customer.as_ref().and_then(|c| c.id.clone()).unwrap_or_default();
+        tx.prepare_cached(
+            "INSERT INTO promotion_usage (promotion_id, customer_id, uses) VALUES (?1, ?2, 1)
+             ON CONFLICT (promotion_id, customer_id) DO UPDATE SET uses = uses + 1",
+        )?
+        .execute(params![p.id, cust])?;
+    }
+    for auth in &sale.settlement.offline_authorizations {
+        let payload = serde_json::json!({
+            "receipt_no": sale.receipt_no,
+            "store_id": sale.store_id,
+            "device_id": sale.device_id,
+            "authorization": auth,
+            "card": sale.settlement.tenders.get(auth.tender_index).and_then(|t| t.card.clone()),
+        });
+        log_event(tx, "OfflineCardAuthorized", 1, sale.at_ms, &payload.to_string())?;
+    }
+    Ok(())
+}
+
+/// Moves the money of `sale`'s gift card and store credit tenders on the ledger, in the
+/// caller's transaction, and records each movement on the sale. A positive tender redeems
+/// its account (it must exist, be active, unexpired, in the currency and hold enough). A
+/// negative one (a refund) credits its account per `mode`; one without an account (a refund
+/// to new store credit), or whose original account cannot take it, opens or credits the
+/// store credit `SC-<receipt number>`, and the tender is rewritten to name it. Zero tenders
+/// move nothing.
+fn post_stored_value(tx: &rusqlite::Connection, sale: &mut Sale, mode: CreditMode) -> std::result::Result<(), Failure> {
+    let new_credit = format!("SC-{}", sale.receipt_no);
+    let reason = sale.reason.clone();
+    let mut movements = Vec::new();
+    for i in 0..sale.settlement.tenders.len() {
+        let t = &sale.settlement.tenders[i];
+        let Some(kind) = StoredValueKind::of_tender(t.kind) else { continue };
+        if t.amount.is_zero() {
+            continue;
+        }
+        let amount = t.amount;
+        let moved = amount.checked_neg()?;
+        let (kind, account_id, balance_after) = if !amount.is_negative() {
+            let id = t.reference.clone().ok_or_else(|| Error::InvalidTender {
+                at: format!("tenders[{i}].reference"),
+                reason: format!("a {} tender needs the id it is redeemed from", t.kind),
+            })?;
+            let field = format!("tenders[{i}].reference");
+            let after = stored_value::redeem_in(tx, kind, &id, amount, sale.at_ms, &sale.receipt_no, &field)?;
+            (kind, id, after)
+        } else {
+            let credited = match t.reference.clone() {
+                Some(id) => stored_value::refund_in(tx, kind, &id, moved, sale.at_ms, &sale.receipt_no, reason.as_deref(), mode)?
+                    .map(|after| (kind, id, after)),
+                None => None,
+            };
+            match credited {
+                Some(done) => done,
+                None => {
+                    let after =
+                        stored_value::credit_new_store_credit(tx, &new_credit, moved, sale.at_ms, &sale.receipt_no, reason.as_deref())?;
+                    let t = &mut sale.settlement.tenders[i];
+                    t.kind = TenderKind::StoreCredit;
+                    t.reference = Some(new_credit.clone());
+                    (StoredValueKind::StoreCredit, new_credit.clone(), after)
+                }
+            }
+        };
+        movements.push(StoredValueMovement { tender_index: i, kind, account_id, amount: moved, balance_after });
+    }
+    sale.stored_value = movements;
+    Ok(())
 }
 
 fn build_sale(
@@ -288,6 +397,8 @@ fn build_sale(
         settlement,
         original: None,
         reason: None,
+        stored_value: Vec::new(),
+        exchange_with: None,
     }
 }
 
@@ -413,7 +524,10 @@ impl Sales {
     }
 
     /// Returns items of a sale: refunds the recorded amounts of the lowest-paid units first,
-    /// to the original tenders (or as store credit), in one transaction with its event.
+    /// to the original tenders (or as new store credit), in one transaction with its event. A
+    /// gift card or store credit that paid is credited back; if it is gone from this device,
+    /// closed or expired, that part goes to new store credit instead (a frozen one refuses:
+    /// `STORED_VALUE_FROZEN`).
     pub fn return_items(&self, receipt_no: &str, items: &[ReturnItem], reason: &str, refund_to: RefundTo) -> Result<Sale> {
         self.return_items_at(receipt_no, items, reason, refund_to, now())
     }
@@ -426,6 +540,76 @@ impl Sales {
         refund_to: RefundTo,
         at: jiff::Timestamp,
     ) -> Result<Sale> {
+        self.refund_items(receipt_no, items, reason, refund_to.into(), at)
+    }
+
+    /// Like [`Sales::return_items`], refunding the whole amount to an existing gift card or
+    /// store credit account the app names (e.g. the customer's store credit). The account must
+    /// be active, unexpired and in the sale's currency (`STORED_VALUE_*` errors otherwise).
+    pub fn return_items_to_account(
+        &self,
+        receipt_no: &str,
+        items: &[ReturnItem],
+        reason: &str,
+        kind: StoredValueKind,
+        account_id: &str,
+    ) -> Result<Sale> {
+        self.return_items_to_account_at(receipt_no, items, reason, kind, account_id, now())
+    }
+
+    pub fn return_items_to_account_at(
+        &self,
+        receipt_no: &str,
+        items: &[ReturnItem],
+        reason: &str,
+        kind: StoredValueKind,
+        account_id: &str,
+        at: jiff::Timestamp,
+    ) -> Result<Sale> {
+        stored_value::check_id(kind, account_id)?;
+        self.refund_items(receipt_no, items, reason, Payout::Account(kind, account_id), at)
+    }
+
+    fn refund_items(&self, receipt_no: &str, items: &[ReturnItem], reason: &str, payout: Payout<'_>, at: jiff::Timestamp) -> Result<Sale> {
+        let (original, rules) = self.check_return(receipt_no, items, reason, at)?;
+        let cur = original.currency;
+        let shared = self.shared.clone();
+        shared.clone().write(|tx| {
+            let before = returned_before(tx, receipt_no)?;
+            let (lines, refund_total, refund_tax) = take_return(tx, &original, items)?;
+            let total = Money::new(-refund_total, cur);
+            let (settlement, mode) = match payout {
+                Payout::Original => {
+                    let parts = tender::refund_split(
+                        &original.settlement.tenders,
+                        rules.settings.tender_policy.cash_rounding,
+                        Money::new(before, cur),
+                        Money::new(refund_total, cur),
+                    )?;
+                    (tender::refund_settlement(&parts, total)?, CreditMode::Original)
+                }
+                Payout::NewCredit => (tender::store_credit_settlement(total), CreditMode::Strict),
+                Payout::Account(kind, id) => {
+                    (tender::stored_value_settlement(total, kind.tender_kind(), Some(id.to_owned())), CreditMode::Strict)
+                }
+            };
+            let (seq, refund_no) = next_receipt(tx, &shared)?;
+            let mut refund = refund_record(&shared, refund_no, at, &original, lines, refund_total, refund_tax, settlement, reason);
+            post_stored_value(tx, &mut refund, mode)?;
+            insert_sale(tx, seq, &refund)?;
+            Ok(refund)
+        })
+    }
+
+    /// What every return against a receipt checks before writing: a reason (no card number
+    /// in it), at least one item, a sale (not a refund) within the return window.
+    fn check_return(
+        &self,
+        receipt_no: &str,
+        items: &[ReturnItem],
+        reason: &str,
+        at: jiff::Timestamp,
+    ) -> Result<(Sale, std::sync::Arc<crate::edge::Rules>)> {
         if reason.trim().is_empty() {
             return Err(Error::InvalidArgument("a return needs a reason".into()));
         }
@@ -444,112 +628,159 @@ impl Sales {
                 return Err(Error::ReturnRefused { receipt_no: receipt_no.to_owned(), reason: format!("sold more than {days} days ago") });
             }
         }
-        let cur = original.currency;
-        let shared = self.shared.clone();
-        let reason = reason.to_owned();
-        let at_ms = at.as_millisecond();
-        shared.clone().write(|tx| {
-            let mut lines = Vec::new();
-            let mut refund_total = 0i64;
-            let mut refund_tax = 0i64;
-            for item in items {
-                let line = original.lines.iter().find(|l| l.line_no == item.line_no).ok_or_else(|| Error::ReturnRefused {
-                    receipt_no: receipt_no.to_owned(),
-                    reason: format!("it has no line {}", item.line_no),
-                })?;
-                let already: i64 = tx
-                    .prepare_cached("SELECT units FROM sale_returned WHERE receipt_no = ?1 AND line_no = ?2")?
-                    .query_row(params![receipt_no, item.line_no], |r| r.get(0))
-                    .optional()?
-                    .unwrap_or(0);
-                let sold = line.quantity.units();
-                if item.quantity < 1 || already + item.quantity > sold {
-                    return Err(Error::ReturnRefused {
-                        receipt_no: receipt_no.to_owned(),
-                        reason: format!(
-                            "line {} sold {sold} unit(s), {already} already returned; cannot return {}",
-                            item.line_no, item.quantity
-                        ),
-                    }
-                    .into());
-                }
-                // Units `already .. already + quantity` in lowest-paid-first order.
-                let (gross, tax) = take_units(&line.units, already, item.quantity);
-                tx.prepare_cached(
-                    "INSERT INTO sale_returned (receipt_no, line_no, units) VALUES (?1, ?2, ?3)
-                     ON CONFLICT (receipt_no, line_no) DO UPDATE SET units = excluded.units",
-                )?
-                .execute(params![receipt_no, item.line_no, already + item.quantity])?;
-                refund_total += gross;
-                refund_tax += tax;
-                let quantity = match line.quantity {
-                    Quantity::Units(_) => Quantity::Units(item.quantity),
-                    q @ Quantity::Grams(_) => q,
-                };
-                let taxes = refund_taxes(line, already, item.quantity);
-                lines.push(SaleLine {
-                    line_no: lines.len() as u32 + 1,
-                    sku: line.sku.clone(),
-                    name: line.name.clone(),
-                    quantity,
-                    unit_price: line.unit_price,
-                    base: Money::new(-gross, cur),
-                    adjustments: Vec::new(),
-                    discount: Money::zero(cur),
-                    net: Money::new(-(gross - tax), cur),
-                    tax: Money::new(-tax, cur),
-                    gross: Money::new(-gross, cur),
-                    taxes,
-                    units: vec![],
-                    returns_line: Some(line.line_no),
-                });
+        Ok((original, rules))
+    }
+
+    /// Exchanges: returns `items` of `original_receipt` and sells `new_cart` in ONE
+    /// transaction, as two linked receipts numbered one after the other (the refund, then the
+    /// sale; each names the other in `exchange_with`).
+    ///
+    /// The value of the returned goods pays for the new sale first, as store credit passing
+    /// through the account `SC-<refund receipt number>` (credited by the refund, redeemed by
+    /// the sale, so the ledger shows the exchange). If the new cart costs more, the customer
+    /// pays the difference with `tenders` (settled like [`Cart::complete`], errors naming the
+    /// customer's own tender indexes). If it costs less, `tenders` must be empty and the excess
+    /// goes per `excess_to`: back to the original tenders (cards and gift cards first, then
+    /// cash, cumulative cash rounding as for any return) or left as store credit on that same
+    /// `SC-…` account. Either every row is written or none (receipt numbers stay gap-free).
+    ///
+    /// Errors: those of [`Sales::return_items`] and [`Cart::complete`];
+    /// `INVALID_ARGUMENT` for a new cart of another store.
+    pub fn exchange(
+        &self,
+        original_receipt: &str,
+        items: &[ReturnItem],
+        new_cart: &Cart,
+        tenders: &[TenderInput],
+        reason: &str,
+        excess_to: RefundTo,
+    ) -> Result<Exchange> {
+        self.exchange_at(original_receipt, items, new_cart, tenders, reason, excess_to, now())
+    }
+
+    /// [`Sales::exchange`] as at `at`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn exchange_at(
+        &self,
+        original_receipt: &str,
+        items: &[ReturnItem],
+        new_cart: &Cart,
+        tenders: &[TenderInput],
+        reason: &str,
+        excess_to: RefundTo,
+        at: jiff::Timestamp,
+    ) -> Result<Exchange> {
+        let (original, rules) = self.check_return(original_receipt, items, reason, at)?;
+        if new_cart.shared().config() != self.shared.config() {
+            return Err(Error::InvalidArgument(format!("cart {:?} belongs to another store", new_cart.id())));
+        }
+        let ask = ExchangeAsk { original: &original, items, tenders, reason, excess_to, at };
+        for _ in 0..3 {
+            if let Some(done) = self.try_exchange(&ask, new_cart, &rules)? {
+                return Ok(done);
             }
-            // Tenders: cumulative over every refund of this receipt, on the returned amounts
-            // before cash rounding (the refunds' own totals are after it).
-            let before: i64 = tx
-                .prepare_cached(
-                    "SELECT COALESCE(-SUM(l.amount_minor), 0) FROM sale_line l JOIN sale s ON s.receipt_no = l.receipt_no
-                     WHERE s.original = ?1",
-                )?
-                .query_row([receipt_no], |r| r.get(0))?;
-            let rounding = rules.settings.tender_policy.cash_rounding;
-            let settlement = match refund_to {
+        }
+        Err(Error::Store(format!("cart {:?} kept changing while it was being completed", new_cart.id())))
+    }
+
+    fn try_exchange(&self, ask: &ExchangeAsk<'_>, cart: &Cart, rules: &crate::edge::Rules) -> Result<Option<Exchange>> {
+        let shared = self.shared.clone();
+        let at = ask.at;
+        let at_ms = at.as_millisecond();
+        let loaded = cart.load(at_ms)?;
+        if loaded.status != "open" {
+            return Err(Error::CartClosed { id: cart.id().to_owned(), status: loaded.status });
+        }
+        if loaded.lines.is_empty() {
+            return Err(Error::InvalidArgument(format!(
+                "cart {:?} is empty: an exchange sells something (use return_items for a plain return)",
+                cart.id()
+            )));
+        }
+        let priced = cart.price_loaded(&loaded, at, rules)?;
+        let cur = ask.original.currency;
+        if priced.currency != cur {
+            return Err(Error::CurrencyMismatch { expected: cur.code().to_owned(), found: priced.currency.code().to_owned() });
+        }
+        let exposure = offline_exposure(&shared, at_ms, cur)?;
+        let policy = &rules.settings.tender_policy;
+        let cart_id = cart.id().to_owned();
+        let original = ask.original;
+        shared.write(|tx| {
+            let (status, revision): (String, i64) =
+                tx.query_row("SELECT status, revision FROM cart WHERE id = ?1", [&cart_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            if status != "open" {
+                return Err(Error::CartClosed { id: cart_id.clone(), status }.into());
+            }
+            if revision != loaded.revision {
+                return Ok(None);
+            }
+            // The return.
+            let before = returned_before(tx, &original.receipt_no)?;
+            let (lines, returned, returned_tax) = take_return(tx, original, ask.items)?;
+            let credit = returned.min(priced.total.minor()).max(0);
+            let excess = returned - credit;
+            let (refund_seq, refund_no) = next_receipt(tx, &shared)?;
+            let (sale_seq, sale_no) = next_receipt(tx, &shared)?;
+            let credit_account = format!("SC-{refund_no}");
+            let refund_total = Money::new(-returned, cur);
+            let refund_settlement = match ask.excess_to {
+                // All of it to the exchange's store credit; the sale takes what it needs.
+                RefundTo::StoreCredit => tender::store_credit_settlement(refund_total),
                 RefundTo::OriginalTenders => {
-                    let parts = tender::refund_split(
+                    let mut parts = Vec::new();
+                    if credit > 0 {
+                        parts.push(tender::RefundPart {
+                            kind: TenderKind::StoreCredit,
+                            amount: Money::new(credit, cur),
+                            card: None,
+                            reference: None,
+                        });
+                    }
+                    parts.extend(tender::refund_split(
                         &original.settlement.tenders,
-                        rounding,
+                        policy.cash_rounding,
                         Money::new(before, cur),
-                        Money::new(refund_total, cur),
-                    )?;
-                    tender::refund_settlement(&parts, Money::new(-refund_total, cur))?
+                        Money::new(excess, cur),
+                    )?);
+                    tender::refund_settlement(&parts, refund_total)?
                 }
-                RefundTo::StoreCredit => tender::store_credit_settlement(Money::new(-refund_total, cur)),
             };
-            let (seq, refund_no) = next_receipt(tx, &shared)?;
-            let refund = Sale {
-                receipt_no: refund_no,
-                kind: SaleKind::Refund,
-                store_id: shared.config().store_id.clone(),
-                device_id: shared.config().device_id.clone(),
-                at: rfc3339(at),
-                at_ms,
-                currency: cur,
-                cart_id: None,
-                customer: original.customer.clone(),
-                subtotal: Money::new(-refund_total, cur),
-                discount: Money::zero(cur),
-                net: Money::new(-(refund_total - refund_tax), cur),
-                tax: Money::new(-refund_tax, cur),
-                total: Money::new(-refund_total, cur),
-                taxes: sum_taxes(&lines),
-                promotions: Vec::new(),
-                lines,
-                settlement,
-                original: Some(receipt_no.to_owned()),
-                reason: Some(reason.clone()),
+            let mut refund =
+                refund_record(&shared, refund_no, at, original, lines, returned, returned_tax, refund_settlement, ask.reason);
+            refund.exchange_with = Some(sale_no.clone());
+            post_stored_value(tx, &mut refund, CreditMode::Original)?;
+
+            // The sale: the credit first, the customer's tenders for the rest.
+            let rest = tender::settle(priced.total.checked_sub(Money::new(credit, cur))?, ask.tenders, policy, exposure, at_ms)?;
+            let settlement = if credit > 0 {
+                let credit = Money::new(credit, cur);
+                let first = SettledTender {
+                    kind: TenderKind::StoreCredit,
+                    amount: credit,
+                    tendered: credit,
+                    change: Money::zero(cur),
+                    card: None,
+                    reference: Some(credit_account),
+                };
+                tender::with_first_tender(first, rest)?
+            } else {
+                rest
             };
-            insert_sale(tx, seq, &refund)?;
-            Ok(refund)
+            let mut sale = build_sale(&shared, sale_no, at, Some(cart_id.clone()), loaded.customer.clone(), &priced, settlement);
+            sale.exchange_with = Some(refund.receipt_no.clone());
+            post_stored_value(tx, &mut sale, CreditMode::Strict)?;
+
+            insert_sale(tx, refund_seq, &refund)?;
+            insert_sale(tx, sale_seq, &sale)?;
+            // Linked once both rows exist (each references the other).
+            for (a, b) in [(&refund.receipt_no, &sale.receipt_no), (&sale.receipt_no, &refund.receipt_no)] {
+                tx.prepare_cached("UPDATE sale SET exchange_with = ?2 WHERE receipt_no = ?1")?.execute(params![a, b])?;
+            }
+            record_sale_effects(tx, &sale)?;
+            tx.prepare_cached("UPDATE cart SET status = 'completed' WHERE id = ?1")?.execute([&cart_id])?;
+            let difference = sale.settlement.due.checked_add(refund.settlement.due)?;
+            Ok(Some(Exchange { refund, sale, difference }))
         })
     }
 
@@ -652,6 +883,7 @@ impl Sales {
                 t.base = Money::new(-t.base.minor(), cur);
                 t.amount = Money::new(-t.amount.minor(), cur);
             }
+            post_stored_value(tx, &mut sale, CreditMode::Strict)?;
             insert_sale(tx, seq, &sale)?;
             Ok(sale)
         })
@@ -662,6 +894,135 @@ impl Sales {
         let sale = self.get(receipt_no)?;
         let rules = self.shared.rules()?;
         Ok(receipt_of(&sale, &rules.settings))
+    }
+}
+
+/// What an exchange was asked to do (the arguments of [`Sales::exchange_at`] but the cart).
+struct ExchangeAsk<'a> {
+    original: &'a Sale,
+    items: &'a [ReturnItem],
+    tenders: &'a [TenderInput],
+    reason: &'a str,
+    excess_to: RefundTo,
+    at: jiff::Timestamp,
+}
+
+/// Inside a return's transaction: checks `items` against what is left to return of
+/// `original`, records them as returned, and gives the refund lines (negative amounts) with
+/// the refund's gross and tax (positive).
+fn take_return(
+    tx: &rusqlite::Connection,
+    original: &Sale,
+    items: &[ReturnItem],
+) -> std::result::Result<(Vec<SaleLine>, i64, i64), Failure> {
+    let receipt_no = original.receipt_no.as_str();
+    let cur = original.currency;
+    let mut lines = Vec::new();
+    let mut refund_total = 0i64;
+    let mut refund_tax = 0i64;
+    for item in items {
+        let line = original.lines.iter().find(|l| l.line_no == item.line_no).ok_or_else(|| Error::ReturnRefused {
+            receipt_no: receipt_no.to_owned(),
+            reason: format!("it has no line {}", item.line_no),
+        })?;
+        let already: i64 = tx
+            .prepare_cached("SELECT units FROM sale_returned WHERE receipt_no = ?1 AND line_no = ?2")?
+            .query_row(params![receipt_no, item.line_no], |r| r.get(0))
+            .optional()?
+            .unwrap_or(0);
+        let sold = line.quantity.units();
+        if item.quantity < 1 || already + item.quantity > sold {
+            return Err(Error::ReturnRefused {
+                receipt_no: receipt_no.to_owned(),
+                reason: format!(
+                    "line {} sold {sold} unit(s), {already} already returned; cannot return {}",
+                    item.line_no, item.quantity
+                ),
+            }
+            .into());
+        }
+        // Units `already .. already + quantity` in lowest-paid-first order.
+        let (gross, tax) = take_units(&line.units, already, item.quantity);
+        tx.prepare_cached(
+            "INSERT INTO sale_returned (receipt_no, line_no, units) VALUES (?1, ?2, ?3)
+             ON CONFLICT (receipt_no, line_no) DO UPDATE SET units = excluded.units",
+        )?
+        .execute(params![receipt_no, item.line_no, already + item.quantity])?;
+        refund_total += gross;
+        refund_tax += tax;
+        let quantity = match line.quantity {
+            Quantity::Units(_) => Quantity::Units(item.quantity),
+            q @ Quantity::Grams(_) => q,
+        };
+        let taxes = refund_taxes(line, already, item.quantity);
+        lines.push(SaleLine {
+            line_no: lines.len() as u32 + 1,
+            sku: line.sku.clone(),
+            name: line.name.clone(),
+            quantity,
+            unit_price: line.unit_price,
+            base: Money::new(-gross, cur),
+            adjustments: Vec::new(),
+            discount: Money::zero(cur),
+            net: Money::new(-(gross - tax), cur),
+            tax: Money::new(-tax, cur),
+            gross: Money::new(-gross, cur),
+            taxes,
+            units: vec![],
+            returns_line: Some(line.line_no),
+        });
+    }
+    Ok((lines, refund_total, refund_tax))
+}
+
+/// The value of goods already returned from `receipt_no` by every refund against it
+/// (exchanges included), before cash rounding: the cumulative base of the tender split.
+fn returned_before(tx: &rusqlite::Connection, receipt_no: &str) -> std::result::Result<i64, Failure> {
+    Ok(tx
+        .prepare_cached(
+            "SELECT COALESCE(-SUM(l.amount_minor), 0) FROM sale_line l JOIN sale s ON s.receipt_no = l.receipt_no
+             WHERE s.original = ?1",
+        )?
+        .query_row([receipt_no], |r| r.get(0))?)
+}
+
+/// The record of a refund against `original` of `lines` worth `total` (positive) incl. `tax`.
+#[allow(clippy::too_many_arguments)]
+fn refund_record(
+    shared: &Shared,
+    receipt_no: String,
+    at: jiff::Timestamp,
+    original: &Sale,
+    lines: Vec<SaleLine>,
+    total: i64,
+    tax: i64,
+    settlement: Settlement,
+    reason: &str,
+) -> Sale {
+    let cur = original.currency;
+    Sale {
+        receipt_no,
+        kind: SaleKind::Refund,
+        store_id: shared.config().store_id.clone(),
+        device_id: shared.config().device_id.clone(),
+        at: rfc3339(at),
+        at_ms: at.as_millisecond(),
+        currency: cur,
+        cart_id: None,
+        customer: original.customer.clone(),
+        subtotal: Money::new(-total, cur),
+        discount: Money::zero(cur),
+        net: Money::new(-(total - tax), cur),
+        tax: Money::new(-tax, cur),
+        total: Money::new(-total, cur),
+        taxes: sum_taxes(&lines),
+        promotions: Vec::new(),
+        lines,
+        settlement,
+        original: Some(original.receipt_no.clone()),
+        reason: Some(reason.to_owned()),
+        stored_value: Vec::new(),
+        exchange_with: None,
     }
 }
 
@@ -782,11 +1143,21 @@ pub(crate) fn receipt_of(sale: &Sale, settings: &super::settings::StoreSettings)
         tax_summary: sale.taxes.iter().map(|t| ReceiptTax { label: format!("{} {}%", t.rate_id, t.percent), base: t.base, amount: t.amount }).collect(),
         total: sale.total,
         cash_rounding: sale.settlement.cash_rounding,
-        tenders: sale.settlement.tenders.iter().map(ReceiptTender::from_settled).collect(),
+        tenders: sale
+            .settlement
+            .tenders
+            .iter()
+            .enumerate()
+            .map(|(i, t)| ReceiptTender {
+                balance: sale.stored_value.iter().find(|m| m.tender_index == i).map(|m| m.balance_after),
+                ..ReceiptTender::from_settled(t)
+            })
+            .collect(),
         change: sale.settlement.change,
         footer: settings.receipt_footer.clone(),
         is_refund: sale.kind == SaleKind::Refund,
         original_receipt_no: sale.original.clone(),
+        exchange_with: sale.exchange_with.clone(),
     }
 }
 

@@ -616,22 +616,45 @@ pub fn refund_settlement(parts: &[RefundPart], total: Money) -> Result<Settlemen
 /// tender for the whole amount, no rounding (credit is exact), no change. The caller issues
 /// the credit and records its id.
 pub fn store_credit_settlement(total: Money) -> Settlement {
+    stored_value_settlement(total, TenderKind::StoreCredit, None)
+}
+
+/// A refund of `total` (negative) paid out entirely to one tender of `kind` (a gift card or
+/// store credit), `reference` naming the account (`None`: new store credit the caller issues).
+/// Exact: no rounding, no change.
+pub fn stored_value_settlement(total: Money, kind: TenderKind, reference: Option<String>) -> Settlement {
     let zero = Money::zero(total.currency());
     Settlement {
-        tenders: vec![SettledTender {
-            kind: TenderKind::StoreCredit,
-            amount: total,
-            tendered: total,
-            change: zero,
-            card: None,
-            reference: None,
-        }],
+        tenders: vec![SettledTender { kind, amount: total, tendered: total, change: zero, card: None, reference }],
         due: total,
         cash_rounding: zero,
         paid: total,
         change: zero,
         offline_authorizations: Vec::new(),
     }
+}
+
+/// `rest` (a sale's settlement of what was left to pay after `first`) with `first` put in
+/// front of its tenders: an exchange's credit pays first, and the customer's tenders are
+/// settled against the difference (so their errors name the customer's own tender indexes).
+/// Settling `total − first` and then prepending gives what settling `total` with `first` as
+/// the first tender would: non-cash tenders apply first, in order, and cash rounding applies
+/// to what is left for cash. `first` must be a non-cash tender in `rest`'s currency.
+pub fn with_first_tender(first: SettledTender, rest: Settlement) -> Result<Settlement> {
+    same_currency(rest.due, first.amount)?;
+    if first.kind.is_cash() {
+        return Err(Error::InvalidArgument("the first tender of an exchange is not cash".into()));
+    }
+    let mut tenders = Vec::with_capacity(rest.tenders.len() + 1);
+    let (due, paid) = (rest.due.checked_add(first.amount)?, rest.paid.checked_add(first.tendered)?);
+    tenders.push(first);
+    tenders.extend(rest.tenders);
+    let offline_authorizations = rest
+        .offline_authorizations
+        .into_iter()
+        .map(|a| OfflineAuthorization { tender_index: a.tender_index + 1, ..a })
+        .collect();
+    Ok(Settlement { tenders, due, cash_rounding: rest.cash_rounding, paid, change: rest.change, offline_authorizations })
 }
 
 /// What a receipt prints for a tender: `"Cash"`, `"VISA ****1111"`, `"Gift card ****0123"`,
@@ -756,7 +779,9 @@ fn check_fields(prefix: &str, t: &TenderInput) -> Result<()> {
             ));
         }
         // Gift card numbers are often Luhn-valid by design (ISO/IEC 7812) and are not payment
-        // card data, so their ids are not run through the card guard.
+        // card data, so settling (pure, nothing stored) does not run them through the card
+        // guard. The stored-value ledger does, when a sale redeems them: an account id never
+        // looks like a card number (`stored_value.rs`).
         (TenderKind::GiftCard | TenderKind::StoreCredit, Some(r)) => check_text(&at("reference"), r, true)?,
         (TenderKind::Cash | TenderKind::Card, Some(r)) => {
             card_guard::check_free_text(&at("reference"), r)?;
