@@ -23,6 +23,7 @@ test: test-rust test-python test-node test-kotlin test-fuzz
 	@echo "make test: Rust, Python, Node and Kotlin suites and the fuzz smoke run passed"
 
 test-rust:
+	bash scripts/mosquitto.sh ensure
 	cargo test --workspace --exclude aisle-python --exclude aisle-node --exclude aisle-kotlin --exclude uniffi-bindgen
 
 test-python:
