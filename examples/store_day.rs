@@ -2,7 +2,7 @@
 //!
 //! Opens a store in a fresh file, sets its tax regime, tender policy and promotions, loads a
 //! catalog with barcodes and weighed goods, rings up baskets that exercise promotions, tax,
-//! split tenders and a return, prints the receipts, reopens the file to show what was stored,
+//! split tenders, a gift card, a return and an exchange, prints the receipts, reopens the file to show what was stored,
 //! and prints a summary. Each capability adds its part (forwarding, sync, vision) as it lands.
 //!
 //! Usage: `store_day [PATH]` (default `target/store-day/store.db`, recreated on every run).
@@ -13,7 +13,7 @@ use aisle::commerce::pricing::ManualDiscount;
 use aisle::commerce::settings::StoreSettings;
 use aisle::commerce::tax::TaxRegime;
 use aisle::commerce::tender::{CardAuth, CashRounding, OfflinePolicy, TenderInput, TenderPolicy};
-use aisle::commerce::{Customer, RefundTo, ReturnItem, Sale};
+use aisle::commerce::{Customer, RefundTo, ReturnItem, Sale, StoredValueKind};
 use aisle::{Currency, Edge, EdgeConfig, Money, Percent, Product, RoundingMode};
 
 type AnyResult<T> = Result<T, Box<dyn std::error::Error>>;
@@ -124,6 +124,22 @@ fn run() -> AnyResult<()> {
     };
     sales.push(ring_up(&edge, &cart, &[TenderInput::card(eur("30.00")?, card), TenderInput::cash(eur("20.00")?)])?);
 
+    // Basket 3: a gift card issued this morning pays part, the rest in cash; the receipt
+    // prints what is left on the card.
+    let gift_card = "GC-0042-0001";
+    edge.stored_value().issue(StoredValueKind::GiftCard, gift_card, eur("25.00")?, None, "birthday voucher")?;
+    let cart = edge.new_cart()?;
+    cart.add("COFFEE-500", 1)?;
+    cart.add("SOAP", 2)?;
+    sales.push(ring_up(&edge, &cart, &[TenderInput::gift_card(eur("10.00")?, gift_card), TenderInput::cash(eur("5.00")?)])?);
+    // Spending more than is left is refused, and nothing is written.
+    let cart = edge.new_cart()?;
+    cart.add("WINE-RED", 2)?;
+    match cart.complete(&[TenderInput::gift_card(eur("17.80")?, gift_card)]) {
+        Err(e) => println!("refused an overdraft ({}): {e}", e.code()),
+        Ok(_) => return Err("a gift card was overdrawn".into()),
+    }
+
     // Bad input gets a typed error with a stable code, and changes nothing.
     let cart = edge.new_cart()?;
     for (what, result) in [
@@ -153,6 +169,28 @@ fn run() -> AnyResult<()> {
     println!();
     print!("{}", edge.sales().receipt(&refund.receipt_no)?.render_text(48));
     sales.push(refund);
+
+    // An exchange: a wine from basket 2 for a coffee, in one call. The wine's value pays
+    // first (as store credit passing through the ledger); the difference is paid in cash. Two
+    // linked receipts, one transaction.
+    let cart = edge.new_cart()?;
+    cart.add("COFFEE-500", 1)?;
+    let exchange = edge.sales().exchange(
+        &sales[1].receipt_no,
+        &[ReturnItem { line_no: 2, quantity: 1 }],
+        &cart,
+        &[TenderInput::cash(eur("5.00")?)],
+        "prefers coffee",
+        RefundTo::OriginalTenders,
+    )?;
+    for receipt in [&exchange.refund.receipt_no, &exchange.sale.receipt_no] {
+        println!();
+        print!("{}", edge.sales().receipt(receipt)?.render_text(48));
+    }
+    println!("exchange: customer paid {} on balance", exchange.difference);
+    println!("gift card {gift_card}: {} left", edge.stored_value().balance(StoredValueKind::GiftCard, gift_card)?);
+    sales.push(exchange.refund);
+    sales.push(exchange.sale);
 
     // Close and reopen: everything above is in the file.
     drop(cart);
