@@ -2,9 +2,11 @@
 //!
 //! Completing a cart prices it, settles its tenders and writes — in ONE SQLite transaction —
 //! the sale record (lines, per-unit amounts, adjustments, taxes, tenders), queryable copies of
-//! its lines and tenders, promotion usage, a gap-free receipt number, and the events
+//! its lines and tenders, the redemption of its gift card and store credit tenders
+//! ([`super::stored_value`]), promotion usage, a gap-free receipt number, and the events
 //! (`SaleCompleted`, `OfflineCardAuthorized`) the forwarder ships. Either all of it is in the
-//! file or none of it is.
+//! file or none of it is. An exchange ([`Sales::exchange`]) writes its refund and its sale the
+//! same way, together.
 //!
 //! Returns never re-price: each unit's paid amount and tax are recorded at sale time (the
 //! line's gross and tax split over its units by largest remainder), and a return refunds the

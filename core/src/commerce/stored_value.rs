@@ -403,11 +403,16 @@ impl StoredValue {
                  WHERE kind = ?1 AND account_id = ?2 ORDER BY seq",
             )?
             .query_map(params![kind.as_str(), id], |r| {
+                let name: String = r.get(1)?;
+                // The schema's CHECK allows only the known types: another one is a damaged file.
+                let entry_type = EntryType::parse(&name).ok_or_else(|| {
+                    rusqlite::Error::FromSqlConversionFailure(1, rusqlite::types::Type::Text, format!("unknown entry type {name:?}").into())
+                })?;
                 Ok(StoredValueEntry {
                     seq: r.get(0)?,
                     kind,
                     account_id: account.id.clone(),
-                    entry_type: EntryType::parse(&r.get::<_, String>(1)?).unwrap_or(EntryType::Adjust),
+                    entry_type,
                     amount: Money::new(r.get(2)?, account.currency),
                     balance_after: Money::new(r.get(3)?, account.currency),
                     at_ms: r.get(4)?,
@@ -422,11 +427,14 @@ impl StoredValue {
     /// Every account of `kind`, oldest first.
     pub fn accounts(&self, kind: StoredValueKind) -> Result<Vec<StoredValueAccount>> {
         self.shared.read(|c| {
-            let ids: Vec<String> = c
-                .prepare_cached("SELECT id FROM stored_value_account WHERE kind = ?1 ORDER BY created_ms, id")?
-                .query_map([kind.as_str()], |r| r.get(0))?
+            let rows: Vec<Row> = c
+                .prepare_cached(
+                    "SELECT id, currency, balance_minor, status, expires_at_ms, created_ms FROM stored_value_account
+                     WHERE kind = ?1 ORDER BY created_ms, id",
+                )?
+                .query_map([kind.as_str()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))?
                 .collect::<rusqlite::Result<_>>()?;
-            ids.iter().map(|id| get(c, kind, id)).collect()
+            rows.into_iter().map(|row| Ok(account_of(kind, row)?)).collect()
         })
     }
 }
@@ -581,29 +589,25 @@ fn append(
     Ok(after)
 }
 
+/// An account row: id, currency, balance, status, expiry, creation time.
+type Row = (String, String, i64, String, Option<i64>, i64);
+
 fn find(c: &Connection, kind: StoredValueKind, id: &str) -> std::result::Result<Option<StoredValueAccount>, Failure> {
-    let row = c
+    let row: Option<Row> = c
         .prepare_cached(
-            "SELECT currency, balance_minor, status, expires_at_ms, created_ms FROM stored_value_account
+            "SELECT id, currency, balance_minor, status, expires_at_ms, created_ms FROM stored_value_account
              WHERE kind = ?1 AND id = ?2",
         )?
-        .query_row(params![kind.as_str(), id], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?, r.get(3)?, r.get(4)?))
-        })
+        .query_row(params![kind.as_str(), id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))
         .optional()?;
-    let Some((currency, balance, status, expires_at_ms, created_at_ms)) = row else { return Ok(None) };
+    Ok(row.map(|row| account_of(kind, row)).transpose()?)
+}
+
+fn account_of(kind: StoredValueKind, (id, currency, balance, status, expires_at_ms, created_at_ms): Row) -> Result<StoredValueAccount> {
     let corrupt = |what: &str| Error::Store(format!("{kind} {id:?} has an unreadable {what}"));
     let currency = Currency::from_code(&currency).map_err(|_| corrupt("currency"))?;
     let status = AccountStatus::parse(&status).ok_or_else(|| corrupt("status"))?;
-    Ok(Some(StoredValueAccount {
-        kind,
-        id: id.to_owned(),
-        currency,
-        balance: Money::new(balance, currency),
-        status,
-        expires_at_ms,
-        created_at_ms,
-    }))
+    Ok(StoredValueAccount { kind, id, currency, balance: Money::new(balance, currency), status, expires_at_ms, created_at_ms })
 }
 
 fn get(c: &Connection, kind: StoredValueKind, id: &str) -> std::result::Result<StoredValueAccount, Failure> {
