@@ -75,7 +75,13 @@ impl Edge {
         let path = location.display_path();
         claim_identity(&conn, &path, &config)?;
         Ok(Edge {
-            shared: Shared(Arc::new(Inner { conn: Mutex::new(Some(conn)), path, config, rules: Mutex::new(None) })),
+            shared: Shared(Arc::new(Inner {
+                conn: Mutex::new(Some(conn)),
+                path,
+                config,
+                rules: Mutex::new(None),
+                forward: crate::forward::State::new(),
+            })),
         })
     }
 
@@ -87,6 +93,7 @@ impl Edge {
     /// dropped. Every handle of this store (clones, catalogs, carts) then fails with
     /// `STORE_CLOSED`. Closing twice is fine.
     pub fn close(&self) -> Result<()> {
+        self.streams().stop();
         let mut guard = self.shared.lock();
         if let Some(conn) = guard.take() {
             if let Err((conn, e)) = conn.close() {
@@ -145,6 +152,16 @@ impl Edge {
     /// Gift cards and store credit: issue, load, balances, history, freeze and close.
     pub fn stored_value(&self) -> crate::commerce::StoredValue {
         crate::commerce::StoredValue { shared: self.shared.clone() }
+    }
+
+    /// Store-and-forward streams: append records, export them, see their status.
+    pub fn streams(&self) -> crate::forward::Streams {
+        crate::forward::Streams { shared: self.shared.clone() }
+    }
+
+    #[cfg(test)]
+    pub(crate) fn shared_for_tests(&self) -> &Shared {
+        &self.shared
     }
 
     /// The product catalog.
@@ -240,6 +257,18 @@ struct Inner {
     config: EdgeConfig,
     /// Settings and compiled promotions, loaded on first use and dropped when they change.
     rules: Mutex<Option<Arc<Rules>>>,
+    /// Streams' group commit, memory streams and forwarding workers.
+    forward: crate::forward::State,
+}
+
+/// A handle that does not keep the store open (held by background workers).
+#[derive(Clone)]
+pub(crate) struct WeakShared(std::sync::Weak<Inner>);
+
+impl WeakShared {
+    pub(crate) fn upgrade(&self) -> Option<Shared> {
+        self.0.upgrade().map(Shared)
+    }
 }
 
 /// What pricing needs from the store's settings, compiled once.
@@ -269,6 +298,18 @@ impl From<Error> for Failure {
 impl Shared {
     pub(crate) fn config(&self) -> &EdgeConfig {
         &self.0.config
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        &self.0.path
+    }
+
+    pub(crate) fn forward(&self) -> &crate::forward::State {
+        &self.0.forward
+    }
+
+    pub(crate) fn downgrade(&self) -> WeakShared {
+        WeakShared(Arc::downgrade(&self.0))
     }
 
     fn lock(&self) -> MutexGuard<'_, Option<Connection>> {

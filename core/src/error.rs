@@ -121,6 +121,25 @@ pub enum Error {
     #[error("STORED_VALUE_CURRENCY_MISMATCH: {kind} {id:?} is in {account}, not {found}")]
     StoredValueCurrencyMismatch { kind: String, id: String, account: String, found: String },
 
+    // ---- forward ------------------------------------------------------------------------
+    #[error("STREAM_NOT_FOUND: no stream named {stream:?}")]
+    StreamNotFound { stream: String },
+
+    #[error("STREAM_EXISTS: stream {stream:?} already exists with another configuration: {detail}")]
+    StreamExists { stream: String, detail: String },
+
+    #[error("STREAM_FULL: stream {stream:?} holds {used} of its {max_bytes} bytes; {needed} more do not fit and its policy is to reject new data")]
+    StreamFull { stream: String, used: u64, max_bytes: u64, needed: u64 },
+
+    #[error("EXPORTER_NOT_FOUND: stream {stream:?} has no exporter named {exporter:?}")]
+    ExporterNotFound { stream: String, exporter: String },
+
+    #[error("INVALID_PAYLOAD: cannot append to stream {stream:?}: {reason}")]
+    InvalidPayload { stream: String, reason: String },
+
+    #[error("INGEST_REJECTED: batch not applied: {detail}")]
+    IngestRejected { detail: String },
+
     // ---- store --------------------------------------------------------------------------
     #[error("STORE_NOT_A_DATABASE: {path} is not an Aisle store (not a SQLite database): {detail}")]
     StoreNotADatabase { path: PathBuf, detail: String },
@@ -185,6 +204,12 @@ impl Error {
             Error::StoredValueFrozen { .. } => "STORED_VALUE_FROZEN",
             Error::StoredValueClosed { .. } => "STORED_VALUE_CLOSED",
             Error::StoredValueCurrencyMismatch { .. } => "STORED_VALUE_CURRENCY_MISMATCH",
+            Error::StreamNotFound { .. } => "STREAM_NOT_FOUND",
+            Error::StreamExists { .. } => "STREAM_EXISTS",
+            Error::StreamFull { .. } => "STREAM_FULL",
+            Error::ExporterNotFound { .. } => "EXPORTER_NOT_FOUND",
+            Error::InvalidPayload { .. } => "INVALID_PAYLOAD",
+            Error::IngestRejected { .. } => "INGEST_REJECTED",
             Error::StoreNotADatabase { .. } => "STORE_NOT_A_DATABASE",
             Error::StoreCorrupt { .. } => "STORE_CORRUPT",
             Error::StoreSchemaTooNew { .. } => "STORE_SCHEMA_TOO_NEW",
@@ -242,6 +267,12 @@ impl Error {
         ("STORED_VALUE_FROZEN", ErrorKind::Commerce),
         ("STORED_VALUE_CLOSED", ErrorKind::Commerce),
         ("STORED_VALUE_CURRENCY_MISMATCH", ErrorKind::Commerce),
+        ("STREAM_NOT_FOUND", ErrorKind::Forward),
+        ("STREAM_EXISTS", ErrorKind::Forward),
+        ("STREAM_FULL", ErrorKind::Forward),
+        ("EXPORTER_NOT_FOUND", ErrorKind::Forward),
+        ("INVALID_PAYLOAD", ErrorKind::Forward),
+        ("INGEST_REJECTED", ErrorKind::Forward),
         ("STORE_NOT_A_DATABASE", ErrorKind::Store),
         ("STORE_CORRUPT", ErrorKind::Store),
         ("STORE_SCHEMA_TOO_NEW", ErrorKind::Store),
@@ -289,6 +320,12 @@ impl Error {
         "STORED_VALUE_FROZEN",
         "STORED_VALUE_CLOSED",
         "STORED_VALUE_CURRENCY_MISMATCH",
+        "STREAM_NOT_FOUND",
+        "STREAM_EXISTS",
+        "STREAM_FULL",
+        "EXPORTER_NOT_FOUND",
+        "INVALID_PAYLOAD",
+        "INGEST_REJECTED",
         "STORE_NOT_A_DATABASE",
         "STORE_CORRUPT",
         "STORE_SCHEMA_TOO_NEW",
@@ -306,6 +343,8 @@ pub enum ErrorKind {
     Value,
     /// Catalog, cart and (later) sales rules.
     Commerce,
+    /// Streams, exporters and ingest (store-and-forward).
+    Forward,
     /// The device's SQLite file.
     Store,
 }
@@ -315,6 +354,7 @@ impl ErrorKind {
         match self {
             ErrorKind::Value => "value",
             ErrorKind::Commerce => "commerce",
+            ErrorKind::Forward => "forward",
             ErrorKind::Store => "store",
         }
     }
@@ -386,6 +426,12 @@ mod tests {
                 account: "EUR".into(),
                 found: "CHF".into(),
             },
+            Error::StreamNotFound { stream: "s".into() },
+            Error::StreamExists { stream: "s".into(), detail: "d".into() },
+            Error::StreamFull { stream: "s".into(), used: 1, max_bytes: 2, needed: 3 },
+            Error::ExporterNotFound { stream: "s".into(), exporter: "e".into() },
+            Error::InvalidPayload { stream: "s".into(), reason: "r".into() },
+            Error::IngestRejected { detail: "d".into() },
             Error::StoreNotADatabase { path: "p".into(), detail: "d".into() },
             Error::StoreCorrupt { path: "p".into(), detail: "d".into() },
             Error::StoreSchemaTooNew { path: "p".into(), found: 9, supported: 1 },

@@ -20,10 +20,12 @@
 pub mod commerce;
 mod edge;
 pub mod error;
+pub mod forward;
 pub mod money;
 pub mod store;
 
 pub use commerce::{Cart, CartLine, Catalog, Product, StoredValue, StoredValueKind};
 pub use edge::{Edge, EdgeConfig, StoreStats};
 pub use error::{Error, ErrorKind, Result};
+pub use forward::{ExporterConfig, Ingest, StreamConfig, Streams};
 pub use money::{Currency, Money, Percent, RoundingMode};

@@ -12,7 +12,7 @@ use super::classify;
 use crate::error::{Error, Result};
 
 /// The schema version this build writes.
-pub const VERSION: i64 = 4;
+pub const VERSION: i64 = 5;
 
 pub(super) fn migrate(conn: &Connection, path: &Path) -> Result<()> {
     let found = super::schema_version(conn).map_err(|e| classify(path, e))?;
@@ -280,6 +280,53 @@ fn upgrade_from(conn: &Connection, version: i64) -> rusqlite::Result<()> {
              CREATE TRIGGER stored_value_entry_no_delete BEFORE DELETE ON stored_value_entry BEGIN
                  SELECT RAISE(ABORT, 'stored_value_entry is append-only'); END;
              ALTER TABLE sale ADD COLUMN exchange_with TEXT REFERENCES sale(receipt_no);",
+        ),
+        // Store-and-forward: named streams of records, their exporters and how far each has
+        // acknowledged, and the receiving side's per-(store, device, stream) high-water marks.
+        // `bytes`/`records` are kept exact in the same transactions that insert and delete.
+        4 => conn.execute_batch(
+            "CREATE TABLE fwd_stream (
+                 name            TEXT PRIMARY KEY,
+                 config          TEXT NOT NULL,              -- JSON StreamConfig
+                 next_seq        INTEGER NOT NULL DEFAULT 1,
+                 bytes           INTEGER NOT NULL DEFAULT 0 CHECK (bytes >= 0),
+                 records         INTEGER NOT NULL DEFAULT 0 CHECK (records >= 0),
+                 dropped_full    INTEGER NOT NULL DEFAULT 0,
+                 dropped_expired INTEGER NOT NULL DEFAULT 0,
+                 rejected_full   INTEGER NOT NULL DEFAULT 0,
+                 created_ms      INTEGER NOT NULL
+             ) STRICT;
+             CREATE TABLE fwd_record (
+                 stream  TEXT NOT NULL,
+                 seq     INTEGER NOT NULL,
+                 at_ms   INTEGER NOT NULL,
+                 payload BLOB NOT NULL,
+                 crc     INTEGER NOT NULL,          -- CRC-32 of payload: SQLite pages have no checksum
+                 PRIMARY KEY (stream, seq)
+             ) STRICT, WITHOUT ROWID;
+             CREATE TABLE fwd_exporter (
+                 stream            TEXT NOT NULL REFERENCES fwd_stream(name) ON DELETE CASCADE,
+                 name              TEXT NOT NULL,
+                 config            TEXT NOT NULL,            -- JSON ExporterConfig
+                 acked_seq         INTEGER NOT NULL,         -- every record <= this is delivered
+                 last_ack_ms       INTEGER,
+                 last_error        TEXT,
+                 last_error_ms     INTEGER,
+                 delivered_records INTEGER NOT NULL DEFAULT 0,
+                 delivered_bytes   INTEGER NOT NULL DEFAULT 0,
+                 dead_lettered     INTEGER NOT NULL DEFAULT 0,
+                 PRIMARY KEY (stream, name)
+             ) STRICT;
+             CREATE TABLE fwd_ingest (
+                 store       TEXT NOT NULL,
+                 device      TEXT NOT NULL,
+                 stream      TEXT NOT NULL,
+                 high_seq    INTEGER NOT NULL,               -- highest seq applied
+                 records     INTEGER NOT NULL DEFAULT 0,
+                 duplicates  INTEGER NOT NULL DEFAULT 0,
+                 updated_ms  INTEGER NOT NULL,
+                 PRIMARY KEY (store, device, stream)
+             ) STRICT, WITHOUT ROWID;",
         ),
         _ => Ok(()),
     }
