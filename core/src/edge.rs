@@ -360,6 +360,11 @@ impl Shared {
             tx.commit()?;
             Ok(value)
         })();
+        drop(guard);
+        if r.is_ok() {
+            // The write may have appended to a stream (a sale's events): wake the forwarders.
+            self.0.forward.signal.notify();
+        }
         self.finish(r)
     }
 

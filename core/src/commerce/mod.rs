@@ -18,10 +18,10 @@ pub mod stored_value;
 pub mod tax;
 pub mod tender;
 
-pub use cart::{Cart, CartLine, Customer, MAX_GRAMS, MAX_QUANTITY};
+pub use cart::{Cart, CartLine, CartStatus, Customer, MAX_GRAMS, MAX_QUANTITY};
 pub use catalog::{Catalog, MAX_LABEL_LEN, MAX_SKU_LEN, Product, SoldBy};
 pub use gtin::Gtin;
-pub use sale::{Exchange, PaidUnits, RefundTo, ReturnItem, Sale, SaleKind, SaleLine, Sales};
+pub use sale::{COMMERCE_STREAM, Exchange, PaidUnits, RefundTo, ReturnItem, Sale, SaleKind, SaleLine, Sales};
 pub use stored_value::{
     AccountStatus, EntryType, StoredValue, StoredValueAccount, StoredValueEntry, StoredValueKind, StoredValueMovement,
 };

@@ -472,10 +472,29 @@ fn tender_kind_str(k: TenderKind) -> &'static str {
     }
 }
 
+/// Records a commerce event twice in the caller's transaction: in the device's journal
+/// (`event_log`, kept, read by offline-exposure checks) and in the `commerce` stream, the
+/// outbox that exporters forward to HQ (and free once acknowledged). Both commit with the sale
+/// or neither does.
 pub(crate) fn log_event(tx: &rusqlite::Connection, kind: &str, version: i64, at_ms: i64, payload: &str) -> std::result::Result<(), Failure> {
     tx.prepare_cached("INSERT INTO event_log (type, version, at_ms, payload) VALUES (?1, ?2, ?3, ?4)")?
         .execute(params![kind, version, at_ms, payload])?;
+    crate::forward::ensure_stream_in(tx, &commerce_stream())?;
+    let envelope = format!(
+        "{{\"type\":{},\"version\":{version},\"at_ms\":{at_ms},\"data\":{payload}}}",
+        serde_json::Value::from(kind)
+    );
+    crate::forward::append_in(tx, COMMERCE_STREAM, envelope.as_bytes(), at_ms)?;
     Ok(())
+}
+
+/// The stream commerce events are forwarded from.
+pub const COMMERCE_STREAM: &str = "commerce";
+
+/// Its settings when commerce creates it: durable, 1 GiB, and full means *refuse the sale*
+/// rather than lose a recorded one (an application may change the cap with `streams.create`).
+fn commerce_stream() -> crate::forward::StreamConfig {
+    crate::forward::StreamConfig::durable(COMMERCE_STREAM, 1 << 30, crate::forward::WhenFull::Reject).with_priority(100)
 }
 
 /// Outstanding offline card authorisations: recorded and not yet expired. (Store-and-forward
