@@ -14,7 +14,10 @@
 //!   Faults: [`Reply::Stall`] (read the request, never answer, until the client hangs up),
 //!   [`Reply::DropBeforeAnswer`], [`Reply::CloseMidRequestBody`],
 //!   [`Reply::CloseMidResponseBody`]. Dropping the server closes every connection.
+//!   [`FaultServer::start_tls`] (feature `mqtt`, which brings rustls) serves the same over TLS.
 //! - [`closed_port`]: a loopback port with nothing listening (connection refused).
+//! - [`cert`], [`cert_path`]: the test certificates in `certs/` (a CA, a server certificate
+//!   for localhost/127.0.0.1, a client certificate, an unrelated CA).
 //! - [`Mosquitto`]: a mosquitto broker process of the test's own on a free loopback port,
 //!   killed on drop: `Mosquitto::start()`, `.port()`, `.kill()` (SIGKILL and reaped: the port
 //!   refuses connections when it returns), `.restart()` (same port, ready when it returns),
@@ -145,6 +148,7 @@ impl ServerShared {
 /// A scriptable HTTP/1.1 server on 127.0.0.1 (see the module docs).
 pub struct FaultServer {
     port: u16,
+    scheme: &'static str,
     shared: Arc<ServerShared>,
     cursor: Mutex<usize>,
     accept: Option<JoinHandle<()>>,
@@ -152,6 +156,28 @@ pub struct FaultServer {
 
 impl FaultServer {
     pub fn start() -> FaultServer {
+        FaultServer::start_inner(None)
+    }
+
+    /// The same server behind TLS with this certificate chain and key (PEM), e.g.
+    /// `cert("server.pem")`, `cert("server.key")`; its URL is then `https://…`.
+    #[cfg(feature = "mqtt")]
+    pub fn start_tls(cert_pem: &str, key_pem: &str) -> FaultServer {
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        let chain = CertificateDer::pem_slice_iter(cert_pem.as_bytes()).collect::<Result<Vec<_>, _>>().expect("server certificate");
+        let key = PrivateKeyDer::from_pem_slice(key_pem.as_bytes()).expect("server key");
+        let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .expect("TLS versions")
+            .with_no_client_auth()
+            .with_single_cert(chain, key)
+            .expect("server certificate and key");
+        FaultServer::start_inner(Some(Arc::new(config)))
+    }
+
+    fn start_inner(#[allow(unused)] tls: Option<TlsServerConfig>) -> FaultServer {
+        let scheme = if tls.is_some() { "https" } else { "http" };
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
         let port = listener.local_addr().expect("local addr").port();
         let shared = Arc::new(ServerShared {
@@ -175,20 +201,37 @@ impl FaultServer {
                         lock(&s.open).push(c);
                     }
                     let s2 = s.clone();
-                    let _ = std::thread::Builder::new().name("fault-server-conn".into()).spawn(move || serve(conn, &s2));
+                    let tls = tls.clone();
+                    let _ = std::thread::Builder::new().name("fault-server-conn".into()).spawn(move || {
+                        let Ok(sock) = conn.try_clone() else { return };
+                        match tls {
+                            #[cfg(feature = "mqtt")]
+                            Some(config) => match rustls::ServerConnection::new(config) {
+                                Ok(tls) => serve(rustls::StreamOwned::new(tls, conn), sock, &s2),
+                                Err(_) => {}
+                            },
+                            #[cfg(not(feature = "mqtt"))]
+                            Some(never) => match never {},
+                            None => serve(conn, sock, &s2),
+                        }
+                    });
                 }
             })
             .expect("spawn the fault server");
-        FaultServer { port, shared, cursor: Mutex::new(0), accept: Some(accept) }
+        FaultServer { port, scheme, shared, cursor: Mutex::new(0), accept: Some(accept) }
     }
 
     pub fn port(&self) -> u16 {
         self.port
     }
 
-    /// `http://127.0.0.1:<port><path>`.
+    /// `http://127.0.0.1:<port><path>` (`https://localhost:…` for a TLS server: the name its
+    /// test certificate is for).
     pub fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
+        match self.scheme {
+            "https" => format!("https://localhost:{}{path}", self.port),
+            _ => format!("http://127.0.0.1:{}{path}", self.port),
+        }
     }
 
     /// Queues a reply for the next request that finds the queue non-empty.
@@ -247,9 +290,14 @@ impl Drop for FaultServer {
     }
 }
 
-/// Serves one connection until the client closes it or a fault ends it.
-fn serve(conn: TcpStream, shared: &ServerShared) {
-    let Ok(mut writer) = conn.try_clone() else { return };
+#[cfg(feature = "mqtt")]
+type TlsServerConfig = Arc<rustls::ServerConfig>;
+#[cfg(not(feature = "mqtt"))]
+type TlsServerConfig = std::convert::Infallible;
+
+/// Serves one connection until the client closes it or a fault ends it; `sock` is the TCP
+/// socket under `conn` (for shutting it down).
+fn serve<S: Read + Write>(conn: S, sock: TcpStream, shared: &ServerShared) {
     let mut reader = BufReader::new(conn);
     loop {
         let Some((method, path, headers)) = read_head(&mut reader) else { return };
@@ -263,7 +311,7 @@ fn serve(conn: TcpStream, shared: &ServerShared) {
             let mut body = vec![0; length / 2];
             let _ = reader.read_exact(&mut body);
             shared.update(|s| s.log.push(HttpRequest { method, path, headers, body, complete: false }));
-            let _ = writer.shutdown(Shutdown::Both);
+            let _ = sock.shutdown(Shutdown::Both);
             return;
         }
         let body = if chunked { read_chunked(&mut reader) } else { read_exact(&mut reader, length) };
@@ -272,6 +320,7 @@ fn serve(conn: TcpStream, shared: &ServerShared) {
         if !complete {
             return;
         }
+        let writer = reader.get_mut();
         match reply {
             Reply::Answer { status, headers, body } => {
                 let mut out = format!("HTTP/1.1 {status} {}\r\nContent-Length: {}\r\n", reason(status), body.len());
@@ -294,13 +343,13 @@ fn serve(conn: TcpStream, shared: &ServerShared) {
                 return;
             }
             Reply::DropBeforeAnswer => {
-                let _ = writer.shutdown(Shutdown::Both);
+                let _ = sock.shutdown(Shutdown::Both);
                 return;
             }
             Reply::CloseMidResponseBody(status) => {
                 let _ = writer.write_all(format!("HTTP/1.1 {status} {}\r\nContent-Length: 100\r\n\r\n0123456789", reason(status)).as_bytes());
                 let _ = writer.flush();
-                let _ = writer.shutdown(Shutdown::Both);
+                let _ = sock.shutdown(Shutdown::Both);
                 return;
             }
             Reply::CloseMidRequestBody => unreachable!("handled above"),
@@ -366,6 +415,19 @@ fn reason(status: u16) -> &'static str {
         503 => "Service Unavailable",
         _ => "Status",
     }
+}
+
+/// A file of `core/tests/support/certs/` (test-only CA, server and client certificates and
+/// keys, made with openssl, valid for 100 years): `ca.pem`, `server.pem`/`server.key` (for
+/// `localhost` and `127.0.0.1`), `client.pem`/`client.key`, `other-ca.pem` (an unrelated CA).
+pub fn cert(name: &str) -> String {
+    let path = cert_path(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The path of a file of `core/tests/support/certs/` (for a broker's configuration).
+pub fn cert_path(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/support/certs").join(name)
 }
 
 /// The mosquitto binary: on `PATH`, or where the Debian package puts it. Panics (fails the

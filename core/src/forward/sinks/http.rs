@@ -444,6 +444,28 @@ mod tests {
         assert!(complete.iter().all(|r| Batch::decode(&r.body).unwrap() == b));
     }
 
+    #[cfg(feature = "mqtt")] // rustls for the test server comes with the mqtt feature
+    #[test]
+    fn https_to_an_endpoint_of_a_private_ca() {
+        use super::support::cert;
+        let server = FaultServer::start_tls(&cert("server.pem"), &cert("server.key"));
+        let b = batch(2);
+        let mut sink = HttpSender::new(&HttpSink { ca_pem: Some(cert("ca.pem")), ..sink_config(&server.url("/in")) }).unwrap();
+        assert_eq!(sink.send(&b), Outcome::Delivered);
+        let req = server.next_request(Duration::from_secs(5)).unwrap();
+        assert_eq!(Batch::decode(&req.body).unwrap(), b);
+        assert_eq!(req.header("idempotency-key"), Some(b.idempotency_key().as_str()));
+
+        // Trusting another CA, or only the web PKI: the endpoint is reachable but not trusted.
+        for ca in [Some(cert("other-ca.pem")), None] {
+            let mut sink = HttpSender::new(&HttpSink { ca_pem: ca, ..sink_config(&server.url("/in")) }).unwrap();
+            let (error, _, link_down) = retry_parts(sink.send(&b));
+            assert!(!link_down, "{error}");
+            assert!(error.to_lowercase().contains("certificate"), "{error}");
+        }
+        assert_eq!(server.requests().len(), 1, "no request went over an untrusted connection");
+    }
+
     #[test]
     fn bad_configuration_is_an_invalid_argument() {
         for (url, ca) in [
