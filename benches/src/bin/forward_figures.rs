@@ -1,0 +1,303 @@
+//! Store-and-forward figures, anchors side by side in one run (docs/performance.md):
+//!
+//! - durable appends/s and p50/p99 latency with 1, 4 and 16 writers, next to raw rusqlite
+//!   INSERTs (one transaction each, the same pragmas: WAL, `synchronous=FULL`) on the same disk;
+//! - `append_batch` of 100 records, next to raw rusqlite inserting 100 per transaction;
+//! - drain throughput to a local HTTP sink (a loopback server applying batches with `Ingest`);
+//! - time from link-up to the first delivered batch.
+//!
+//! `cargo run --release -p aisle-benches --bin forward_figures [seconds-per-figure]`
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
+
+use aisle::forward::{ExporterConfig, HttpSink, Ingest, SinkConfig, StreamConfig, WhenFull};
+use aisle::{Currency, Edge, EdgeConfig};
+
+fn main() {
+    let secs: f64 = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(3.0);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let payload = br#"{"type":"SaleCompleted","receipt":"R-000123","total":{"minor":1999,"currency":"EUR"},"lines":3}"#;
+    println!("payload {} bytes, {secs} s per figure, files in {}", payload.len(), dir.path().display());
+    println!("| figure | events/s | p50 | p99 | ratio |");
+    println!("|---|---|---|---|---|");
+
+    let raw1 = raw_inserts(&dir.path().join("raw1.db"), payload, 1, secs);
+    row("raw rusqlite INSERT, 1 per transaction, 1 writer", &raw1, None);
+    for writers in [1usize, 4, 16] {
+        let r = aisle_appends(&dir.path().join(format!("a{writers}.db")), payload, writers, secs);
+        row(&format!("aisle append, {writers} writer(s)"), &r, Some(raw1.rate));
+    }
+    let raw4 = raw_inserts(&dir.path().join("raw4.db"), payload, 4, secs);
+    row("raw rusqlite INSERT, 1 per transaction, 4 writers (one connection each)", &raw4, None);
+    let rawb = raw_batches(&dir.path().join("rawb.db"), payload, 100, secs);
+    row("raw rusqlite, 100 INSERTs per transaction", &rawb, None);
+    let ab = aisle_batches(&dir.path().join("ab.db"), payload, 100, secs);
+    row("aisle append_batch of 100", &ab, Some(rawb.rate));
+
+    let (drain_rate, mb) = drain_http(&dir.path().join("drain.db"), payload, 50_000);
+    println!("| drain 50,000 records to a loopback HTTP sink (JSON, batches of 500) | {drain_rate:.0} | | | {mb:.1} MB/s |");
+    let link_up = link_up_to_first_batch(&dir.path().join("link.db"), payload);
+    println!("\ntime from link-up to first delivered batch: {} ms (probe every 500 ms)", link_up.as_millis());
+}
+
+struct Run {
+    rate: f64,
+    p50: Duration,
+    p99: Duration,
+}
+
+fn row(name: &str, r: &Run, anchor: Option<f64>) {
+    let ratio = anchor.map_or(String::new(), |a| format!("{:.2}×", r.rate / a));
+    println!("| {name} | {:.0} | {:.2} ms | {:.2} ms | {ratio} |", r.rate, ms(r.p50), ms(r.p99));
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn summarise(count: u64, elapsed: Duration, mut lat: Vec<Duration>) -> Run {
+    lat.sort();
+    let pct = |p: f64| lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1))).copied().unwrap_or_default();
+    Run { rate: count as f64 / elapsed.as_secs_f64(), p50: pct(0.50), p99: pct(0.99) }
+}
+
+fn open_raw(path: &std::path::Path) -> rusqlite::Connection {
+    let c = rusqlite::Connection::open(path).expect("open");
+    c.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(())).expect("wal");
+    c.execute_batch("PRAGMA synchronous = FULL; CREATE TABLE IF NOT EXISTS r (stream TEXT NOT NULL, seq INTEGER NOT NULL, at_ms INTEGER NOT NULL, payload BLOB NOT NULL, PRIMARY KEY (stream, seq)) STRICT, WITHOUT ROWID;")
+        .expect("schema");
+    c.busy_timeout(Duration::from_secs(30)).expect("busy");
+    c
+}
+
+/// Each writer its own connection, one INSERT per transaction (autocommit).
+fn raw_inserts(path: &std::path::Path, payload: &[u8], writers: usize, secs: f64) -> Run {
+    drop(open_raw(path));
+    let next = Arc::new(AtomicU64::new(1));
+    let barrier = Arc::new(Barrier::new(writers));
+    let handles: Vec<_> = (0..writers)
+        .map(|_| {
+            let (path, payload, next, barrier) = (path.to_owned(), payload.to_vec(), next.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                let c = open_raw(&path);
+                let mut lat = Vec::new();
+                barrier.wait();
+                let start = Instant::now();
+                while start.elapsed().as_secs_f64() < secs {
+                    let t = Instant::now();
+                    let seq = next.fetch_add(1, Ordering::SeqCst) as i64;
+                    c.prepare_cached("INSERT INTO r VALUES ('s', ?1, 0, ?2)").unwrap().execute(rusqlite::params![seq, payload]).unwrap();
+                    lat.push(t.elapsed());
+                }
+                (lat, start.elapsed())
+            })
+        })
+        .collect();
+    collect(handles)
+}
+
+fn collect(handles: Vec<std::thread::JoinHandle<(Vec<Duration>, Duration)>>) -> Run {
+    let mut all = Vec::new();
+    let mut elapsed = Duration::ZERO;
+    for h in handles {
+        let (lat, e) = h.join().expect("writer");
+        all.extend(lat);
+        elapsed = elapsed.max(e);
+    }
+    summarise(all.len() as u64, elapsed, all)
+}
+
+fn edge_at(path: &std::path::Path) -> Edge {
+    let e = Edge::open(path, EdgeConfig::new("store-1", "reg-1", Currency::EUR)).expect("open");
+    e.streams().create(&StreamConfig::durable("sales", 1 << 40, WhenFull::Reject)).expect("stream");
+    e
+}
+
+fn aisle_appends(path: &std::path::Path, payload: &[u8], writers: usize, secs: f64) -> Run {
+    let e = edge_at(path);
+    let barrier = Arc::new(Barrier::new(writers));
+    let handles: Vec<_> = (0..writers)
+        .map(|_| {
+            let (s, payload, barrier) = (e.streams(), payload.to_vec(), barrier.clone());
+            std::thread::spawn(move || {
+                let mut lat = Vec::new();
+                barrier.wait();
+                let start = Instant::now();
+                while start.elapsed().as_secs_f64() < secs {
+                    let t = Instant::now();
+                    s.append("sales", &payload).expect("append");
+                    lat.push(t.elapsed());
+                }
+                (lat, start.elapsed())
+            })
+        })
+        .collect();
+    collect(handles)
+}
+
+fn raw_batches(path: &std::path::Path, payload: &[u8], n: usize, secs: f64) -> Run {
+    let mut c = open_raw(path);
+    let (mut seq, mut lat) = (0i64, Vec::new());
+    let start = Instant::now();
+    while start.elapsed().as_secs_f64() < secs {
+        let t = Instant::now();
+        let tx = c.transaction().unwrap();
+        for _ in 0..n {
+            seq += 1;
+            tx.prepare_cached("INSERT INTO r VALUES ('s', ?1, 0, ?2)").unwrap().execute(rusqlite::params![seq, payload]).unwrap();
+        }
+        tx.commit().unwrap();
+        lat.push(t.elapsed());
+    }
+    let elapsed = start.elapsed();
+    let mut r = summarise(seq as u64, elapsed, lat);
+    r.rate = seq as f64 / elapsed.as_secs_f64();
+    r
+}
+
+fn aisle_batches(path: &std::path::Path, payload: &[u8], n: usize, secs: f64) -> Run {
+    let e = edge_at(path);
+    let s = e.streams();
+    let batch: Vec<&[u8]> = vec![payload; n];
+    let (mut count, mut lat) = (0u64, Vec::new());
+    let start = Instant::now();
+    while start.elapsed().as_secs_f64() < secs {
+        let t = Instant::now();
+        count += s.append_batch("sales", &batch).expect("append_batch").len() as u64;
+        lat.push(t.elapsed());
+    }
+    let elapsed = start.elapsed();
+    let mut r = summarise(count, elapsed, lat);
+    r.rate = count as f64 / elapsed.as_secs_f64();
+    r
+}
+
+/// A loopback HTTP/1.1 server that applies every POSTed batch with `Ingest`; counts records.
+fn serve(listener: TcpListener, ingest: Arc<Ingest>, applied: Arc<AtomicU64>, stop: Arc<AtomicBool>) {
+    listener.set_nonblocking(false).ok();
+    for conn in listener.incoming() {
+        if stop.load(Ordering::SeqCst) {
+            return;
+        }
+        let Ok(conn) = conn else { continue };
+        let (ingest, applied) = (ingest.clone(), applied.clone());
+        std::thread::spawn(move || handle(conn, &ingest, &applied));
+    }
+}
+
+fn handle(conn: TcpStream, ingest: &Ingest, applied: &AtomicU64) {
+    let mut reader = BufReader::new(conn.try_clone().expect("clone"));
+    let mut out = conn;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            return;
+        }
+        let (mut len, mut encoding) = (0usize, None);
+        loop {
+            let mut h = String::new();
+            if reader.read_line(&mut h).unwrap_or(0) == 0 {
+                return;
+            }
+            let h = h.trim_end();
+            if h.is_empty() {
+                break;
+            }
+            let lower = h.to_ascii_lowercase();
+            if let Some(v) = lower.strip_prefix("content-length:") {
+                len = v.trim().parse().unwrap_or(0);
+            }
+            if let Some(v) = lower.strip_prefix("content-encoding:") {
+                encoding = Some(v.trim().to_owned());
+            }
+        }
+        let mut body = vec![0; len];
+        if reader.read_exact(&mut body).is_err() {
+            return;
+        }
+        let status = match ingest.receive(&body, encoding.as_deref(), |_, b| {
+            applied.fetch_add(b.records.len() as u64, Ordering::SeqCst);
+            Ok(())
+        }) {
+            Ok(_) => "200 OK",
+            Err(_) => "400 Bad Request",
+        };
+        if out.write_all(format!("HTTP/1.1 {status}\r\ncontent-length: 0\r\n\r\n").as_bytes()).is_err() {
+            return;
+        }
+    }
+}
+
+fn http_exporter(port: u16) -> ExporterConfig {
+    let mut c = ExporterConfig::new(
+        "hq",
+        SinkConfig::Http(HttpSink {
+            url: format!("http://127.0.0.1:{port}/ingest"),
+            format: Default::default(),
+            compression: Default::default(),
+            headers: vec![],
+            timeout_ms: 5_000,
+            ca_pem: None,
+        }),
+    );
+    c.batch_max_records = 500;
+    c
+}
+
+fn drain_http(path: &std::path::Path, payload: &[u8], n: usize) -> (f64, f64) {
+    let e = edge_at(path);
+    let s = e.streams();
+    let batch: Vec<&[u8]> = vec![payload; 1000];
+    for _ in 0..n / 1000 {
+        s.append_batch("sales", &batch).expect("fill");
+    }
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let (ingest, applied, stop) = (Arc::new(Ingest::open_in_memory().expect("ingest")), Arc::new(AtomicU64::new(0)), Arc::new(AtomicBool::new(false)));
+    {
+        let (i, a, st) = (ingest.clone(), applied.clone(), stop.clone());
+        std::thread::spawn(move || serve(listener, i, a, st));
+    }
+    s.add_exporter("sales", &http_exporter(port)).expect("exporter");
+    let t = Instant::now();
+    s.start();
+    assert!(s.flush(Duration::from_secs(300)).expect("flush"), "drained");
+    let elapsed = t.elapsed().as_secs_f64();
+    s.stop();
+    stop.store(true, Ordering::SeqCst);
+    assert_eq!(applied.load(Ordering::SeqCst), n as u64, "every record applied once");
+    (n as f64 / elapsed, (n * payload.len()) as f64 / elapsed / 1e6)
+}
+
+fn link_up_to_first_batch(path: &std::path::Path, payload: &[u8]) -> Duration {
+    let e = edge_at(path);
+    let s = e.streams();
+    // A port with nothing listening: the link is down.
+    let port = TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    s.add_exporter("sales", &http_exporter(port)).expect("exporter");
+    s.append("sales", payload).expect("append");
+    s.start();
+    // Let it fail a few times and back off.
+    while s.stream_status("sales").expect("status").exporters[0].attempts < 3 {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    let listener = TcpListener::bind(("127.0.0.1", port)).expect("rebind");
+    let (ingest, applied, stop) = (Arc::new(Ingest::open_in_memory().expect("ingest")), Arc::new(AtomicU64::new(0)), Arc::new(AtomicBool::new(false)));
+    let up = Instant::now();
+    {
+        let (i, a, st) = (ingest.clone(), applied.clone(), stop.clone());
+        std::thread::spawn(move || serve(listener, i, a, st));
+    }
+    while applied.load(Ordering::SeqCst) == 0 {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let d = up.elapsed();
+    s.stop();
+    stop.store(true, Ordering::SeqCst);
+    d
+}
