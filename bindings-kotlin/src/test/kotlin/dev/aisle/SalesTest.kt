@@ -213,12 +213,15 @@ class SalesTest {
         assertEquals(SaleSummary("register-1-000001", eur("8.09"), eur("8.10"), eur("1.90"), eur("0.01")), sale)
         val credit = edge.returnItems(sale.receiptNo, listOf(ReturnItem(1, 1)), "exchange", RefundTo.STORE_CREDIT)
         assertEquals(eur("-8.09"), credit.total)
-        val kinds = Json.obj(edge.saleJson(credit.receiptNo)).obj("settlement").list("tenders").map { it["kind"] }
-        assertEquals(listOf("store_credit"), kinds)
+        val tenders = Json.obj(edge.saleJson(credit.receiptNo)).obj("settlement").list("tenders")
+        assertEquals(listOf("store_credit"), tenders.map { it["kind"] })
+        // The refund opened a store credit account named after its receipt, which pays later.
+        val creditId = tenders[0]["reference"]
+        assertEquals("SC-register-1-000002", creditId)
 
         edge.newCart().use { cart ->
             cart.add("MILK-1L", 2) // 2.38
-            val paid = cart.complete(TenderInput.storeCredit(eur("2.38"), "CREDIT-1"))
+            val paid = cart.complete(TenderInput.storeCredit(eur("2.38"), creditId as String))
             assertEquals(eur("2.38"), paid.due)
             assertEquals(eur("0.00"), paid.cashRounding)
         }
