@@ -4,8 +4,8 @@
 //! compiles in both places.
 //!
 //! # API
-//! - [`FaultServer`]: an HTTP/1.1 server on 127.0.0.1 that answers each request with the next
-//!   scripted [`Reply`] (then the default, `200`):
+//! - [`FaultServer`]: an HTTP/1.1 server on 127.0.0.1 (`start()`, or `start_on(port)`) that
+//!   answers each request with the next scripted [`Reply`] (then the default, `200`):
 //!   `let s = FaultServer::start(); s.push(Reply::status(503).header("Retry-After", "2"));`
 //!   `s.url("/ingest")`, `s.next_request(timeout)` (each [`HttpRequest`] in arrival order,
 //!   logged before the server answers, so it is there when the client returns),
@@ -24,8 +24,10 @@
 //!   `.log()`. [`Mosquitto::start_with`] adds configuration lines (e.g. TLS listeners).
 //!   Fails the test (never skips) when mosquitto is missing, naming the fix:
 //!   `bash scripts/mosquitto.sh ensure`.
+//!   [`Mosquitto::start_persistent`] keeps sessions across a kill and restart.
 //! - [`Subscriber`] (feature `mqtt`): an MQTT client subscribed (SUBACK received) to a filter;
-//!   `.next(timeout)` returns the next `(topic, payload)`.
+//!   `.next(timeout)` returns the next `(topic, payload)`; `Subscriber::connect_session` is a
+//!   persistent session that gets what was published while it was away.
 #![allow(dead_code)]
 
 use std::collections::VecDeque;
@@ -95,6 +97,8 @@ pub struct HttpRequest {
     pub body: Vec<u8>,
     /// Whether the whole body was read (false for [`Reply::CloseMidRequestBody`]).
     pub complete: bool,
+    /// What the server did with it.
+    pub reply: Reply,
 }
 
 impl HttpRequest {
@@ -156,7 +160,13 @@ pub struct FaultServer {
 
 impl FaultServer {
     pub fn start() -> FaultServer {
-        FaultServer::start_inner(None)
+        FaultServer::start_inner(0, None)
+    }
+
+    /// On a given port (e.g. one an exporter has been failing to reach: the endpoint "comes
+    /// back").
+    pub fn start_on(port: u16) -> FaultServer {
+        FaultServer::start_inner(port, None)
     }
 
     /// The same server behind TLS with this certificate chain and key (PEM), e.g.
@@ -173,12 +183,12 @@ impl FaultServer {
             .with_no_client_auth()
             .with_single_cert(chain, key)
             .expect("server certificate and key");
-        FaultServer::start_inner(Some(Arc::new(config)))
+        FaultServer::start_inner(0, Some(Arc::new(config)))
     }
 
-    fn start_inner(#[allow(unused)] tls: Option<TlsServerConfig>) -> FaultServer {
+    fn start_inner(port: u16, tls: Option<TlsServerConfig>) -> FaultServer {
         let scheme = if tls.is_some() { "https" } else { "http" };
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        let listener = TcpListener::bind(("127.0.0.1", port)).unwrap_or_else(|e| panic!("bind 127.0.0.1:{port}: {e}"));
         let port = listener.local_addr().expect("local addr").port();
         let shared = Arc::new(ServerShared {
             state: Mutex::new(ServerState::default()),
@@ -310,13 +320,14 @@ fn serve<S: Read + Write>(conn: S, sock: TcpStream, shared: &ServerShared) {
         if let Reply::CloseMidRequestBody = reply {
             let mut body = vec![0; length / 2];
             let _ = reader.read_exact(&mut body);
-            shared.update(|s| s.log.push(HttpRequest { method, path, headers, body, complete: false }));
+            shared.update(|s| s.log.push(HttpRequest { method, path, headers, body, complete: false, reply }));
             let _ = sock.shutdown(Shutdown::Both);
             return;
         }
         let body = if chunked { read_chunked(&mut reader) } else { read_exact(&mut reader, length) };
         let complete = body.is_some();
-        shared.update(|s| s.log.push(HttpRequest { method, path, headers, body: body.clone().unwrap_or_default(), complete }));
+        let logged = HttpRequest { method, path, headers, body: body.clone().unwrap_or_default(), complete, reply: reply.clone() };
+        shared.update(|s| s.log.push(logged));
         if !complete {
             return;
         }
@@ -465,13 +476,37 @@ impl Mosquitto {
     /// (options such as `cafile`, `certfile`, `keyfile`, `require_certificate true` apply to
     /// that listener).
     pub fn start_with(extra: &str) -> Mosquitto {
+        Mosquitto::start_config(extra, false)
+    }
+
+    /// With persistence in its temporary directory, saved after every change (subscriptions
+    /// included), so a persistent session (`Subscriber::connect_session`) survives
+    /// [`Mosquitto::kill`] + [`Mosquitto::restart`] and collects QoS 1 messages meanwhile.
+    pub fn start_persistent() -> Mosquitto {
+        Mosquitto::start_config("", true)
+    }
+
+    fn start_config(extra: &str, persistent: bool) -> Mosquitto {
         let bin = mosquitto_bin();
         let mut last_log = String::new();
         // A free port can be taken between our check and mosquitto's bind: try a few.
         for _ in 0..5 {
             let dir = tempfile::tempdir().expect("temp dir for mosquitto");
             let port = closed_port();
-            let config = format!("listener {port} 127.0.0.1\n{extra}\nallow_anonymous true\npersistence false\nlog_dest stderr\n");
+            if persistent {
+                // Started as root, mosquitto drops to its own user before saving its database.
+                #[cfg(unix)]
+                {
+                    use std::os::unix::fs::PermissionsExt;
+                    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).expect("chmod the broker's dir");
+                }
+            }
+            let persistence = if persistent {
+                format!("persistence true\npersistence_location {}/\nautosave_interval 1\nautosave_on_changes true\n", dir.path().display())
+            } else {
+                "persistence false\n".to_owned()
+            };
+            let config = format!("listener {port} 127.0.0.1\n{extra}\nallow_anonymous true\n{persistence}log_dest stderr\n");
             std::fs::write(dir.path().join("mosquitto.conf"), config).expect("write mosquitto.conf");
             let mut m = Mosquitto { child: None, port, dir };
             match m.spawn(&bin) {
@@ -509,13 +544,18 @@ impl Mosquitto {
         }
     }
 
-    /// What the broker wrote to stderr.
+    /// What the broker wrote to stderr (every run of it).
     pub fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("mosquitto.log")).unwrap_or_default()
+        std::fs::read_to_string(self.log_path()).unwrap_or_default()
+    }
+
+    pub fn log_path(&self) -> PathBuf {
+        self.dir.path().join("mosquitto.log")
     }
 
     fn spawn(&mut self, bin: &PathBuf) -> Result<(), String> {
-        let log = std::fs::File::create(self.dir.path().join("mosquitto.log")).map_err(|e| e.to_string())?;
+        // Appended to, so the log of a run before a restart stays.
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(self.log_path()).map_err(|e| e.to_string())?;
         let err = log.try_clone().map_err(|e| e.to_string())?;
         let mut child = Command::new(bin)
             .arg("-c")
@@ -563,11 +603,21 @@ pub struct Subscriber {
 impl Subscriber {
     /// Connects and subscribes; returns once the broker confirmed the subscription.
     pub fn connect(port: u16, filter: &str) -> Subscriber {
-        use rumqttc::{Event, Packet, QoS};
         static NEXT: AtomicUsize = AtomicUsize::new(0);
         let id = format!("test-sub-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::SeqCst));
+        Subscriber::open(port, filter, &id, true)
+    }
+
+    /// A persistent session (`clean_session = false`) under `client_id`: connecting again
+    /// with the same id receives the QoS 1 messages published while it was away.
+    pub fn connect_session(port: u16, filter: &str, client_id: &str) -> Subscriber {
+        Subscriber::open(port, filter, client_id, false)
+    }
+
+    fn open(port: u16, filter: &str, id: &str, clean: bool) -> Subscriber {
+        use rumqttc::{Event, Packet, QoS};
         let mut options = rumqttc::MqttOptions::new(id, "127.0.0.1", port);
-        options.set_keep_alive(Duration::from_secs(30)).set_max_packet_size(16 << 20, 16 << 20);
+        options.set_keep_alive(Duration::from_secs(30)).set_max_packet_size(16 << 20, 16 << 20).set_clean_session(clean);
         let (client, mut connection) = rumqttc::Client::new(options, 10);
         client.subscribe(filter, QoS::AtLeastOnce).expect("queue the subscription");
         let (tx, messages) = std::sync::mpsc::channel();
