@@ -42,6 +42,10 @@ cmd_ensure() {
         echo "mosquitto is not installed; run: sudo apt-get install -y mosquitto" >&2
         exit 1
     fi
+    if ! command -v apt-get >/dev/null 2>&1; then
+        echo "mosquitto is not installed and there is no apt-get here: install mosquitto with your package manager" >&2
+        exit 1
+    fi
     echo "mosquitto.sh: installing the Debian package mosquitto" >&2
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq

@@ -216,10 +216,11 @@ impl FaultServer {
                         let Ok(sock) = conn.try_clone() else { return };
                         match tls {
                             #[cfg(feature = "mqtt")]
-                            Some(config) => match rustls::ServerConnection::new(config) {
-                                Ok(tls) => serve(rustls::StreamOwned::new(tls, conn), sock, &s2),
-                                Err(_) => {}
-                            },
+                            Some(config) => {
+                                if let Ok(tls) = rustls::ServerConnection::new(config) {
+                                    serve(rustls::StreamOwned::new(tls, conn), sock, &s2);
+                                }
+                            }
                             #[cfg(not(feature = "mqtt"))]
                             Some(never) => match never {},
                             None => serve(conn, sock, &s2),

@@ -349,7 +349,7 @@ mod tests {
         assert!(after > Duration::from_secs(80) && after <= Duration::from_secs(90), "{after:?} for {date}");
 
         server.push(Reply::status(408));
-        assert_eq!(retry_parts(sink.send(&b)).2, false);
+        assert!(!retry_parts(sink.send(&b)).2);
 
         server.push(Reply::status(400).body(&format!("bad batch {}", "x".repeat(500))));
         match sink.send(&b) {
