@@ -14,7 +14,9 @@ use aisle::commerce::settings::StoreSettings;
 use aisle::commerce::tax::TaxRegime;
 use aisle::commerce::tender::{CardAuth, CashRounding, OfflinePolicy, TenderInput, TenderPolicy};
 use aisle::commerce::{Customer, RefundTo, ReturnItem, Sale, StoredValueKind};
+use aisle::forward::{ExporterConfig, HttpSink, Ingest, RetryPolicy, SinkConfig};
 use aisle::{Currency, Edge, EdgeConfig, Money, Percent, Product, RoundingMode};
+use aisle_examples::{Faults, IngestServer};
 
 type AnyResult<T> = Result<T, Box<dyn std::error::Error>>;
 
@@ -78,6 +80,27 @@ fn run() -> AnyResult<()> {
     settings.returns.return_days = Some(30);
     edge.set_settings(&settings)?;
     edge.set_promotions_json(PROMOTIONS)?;
+
+    // HQ is reached over HTTP, and the store opens with its internet down: sales are recorded
+    // and queue in the `commerce` stream until the link returns (later in the day).
+    let hq_port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let mut hq = ExporterConfig::new(
+        "hq",
+        SinkConfig::Http(HttpSink {
+            url: format!("http://127.0.0.1:{hq_port}/ingest"),
+            format: Default::default(),
+            compression: aisle::forward::Compression::Zstd,
+            headers: vec![("Authorization".into(), "Bearer store-042".into())],
+            timeout_ms: 2_000,
+            ca_pem: None,
+        }),
+    );
+    hq.retry = RetryPolicy { initial_ms: 200, max_ms: 60_000, probe_ms: 250 };
+    hq.batch_max_records = 2;
+    let streams = edge.streams();
+    streams.add_exporter(aisle::commerce::COMMERCE_STREAM, &hq)?;
+    streams.start();
+    println!("link to HQ: down (sales queue in the store file)");
     edge.catalog().upsert_all(&[
         Product::new("MILK-1L", "Milk 1 l", eur("1.19")?, "reduced").with_barcode("4000417025005").with_category("dairy"),
         Product::new("BREAD-500G", "Sourdough bread 500 g", eur("2.49")?, "reduced").with_category("bakery"),
@@ -192,6 +215,37 @@ fn run() -> AnyResult<()> {
     sales.push(exchange.refund);
     sales.push(exchange.sale);
 
+    // The link comes back: HQ's ingest applies every event once (it also drops a connection
+    // after applying now and then; the retry is deduplicated).
+    println!();
+    println!("== link to HQ is back ==");
+    print_status(&streams)?;
+    let hq_events = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let counter = hq_events.clone();
+    let hq_server = IngestServer::start(
+        hq_port,
+        std::sync::Arc::new(Ingest::open_in_memory()?),
+        Faults { drop_after: 0.3, seed: 42, ..Faults::default() },
+        move |batch| {
+            counter.fetch_add(batch.records.len() as u64, std::sync::atomic::Ordering::SeqCst);
+        },
+    )?;
+    let t = std::time::Instant::now();
+    let drained = streams.flush(std::time::Duration::from_secs(30))?;
+    println!(
+        "forwarded in {} ms: HQ applied {} events exactly once ({} duplicate deliveries skipped){}",
+        t.elapsed().as_millis(),
+        hq_events.load(std::sync::atomic::Ordering::SeqCst),
+        hq_server.seen.duplicate_records.load(std::sync::atomic::Ordering::SeqCst),
+        if drained { "" } else { " — NOT DRAINED" }
+    );
+    print_status(&streams)?;
+    streams.stop();
+    hq_server.stop();
+    if !drained {
+        return Err("the commerce stream did not drain to HQ".into());
+    }
+
     // Close and reopen: everything above is in the file.
     drop(cart);
     edge.close()?;
@@ -218,6 +272,28 @@ fn run() -> AnyResult<()> {
     );
     if takings != expected {
         return Err("stored sales do not sum to what was rung up".into());
+    }
+    Ok(())
+}
+
+/// One `status` line per stream exporter, as an operator would watch it.
+fn print_status(streams: &aisle::Streams) -> AnyResult<()> {
+    for s in streams.status()? {
+        for e in &s.exporters {
+            println!(
+                "status {}/{}: {:?}, backlog {} ({} B, oldest {} ms), delivered {}, acked seq {}/{}, last error: {}",
+                s.name,
+                e.name,
+                e.state,
+                e.backlog_records,
+                e.backlog_bytes,
+                e.oldest_unsent_age_ms.unwrap_or(0),
+                e.delivered_records,
+                e.acked_seq,
+                s.last_seq,
+                e.last_error.as_deref().map(|m| m.chars().take(60).collect::<String>()).unwrap_or_else(|| "none".into())
+            );
+        }
     }
     Ok(())
 }

@@ -74,6 +74,11 @@ impl Edge {
         let conn = store::open(&location)?;
         let path = location.display_path();
         claim_identity(&conn, &path, &config)?;
+        // The commerce outbox exists from the start, so exporters can be added to it at once.
+        crate::forward::ensure_stream_in(&conn, &crate::commerce::sale::commerce_stream()).map_err(|f| match f {
+            Failure::Sql(e) => store::classify(&path, e),
+            Failure::Domain(e) => e,
+        })?;
         Ok(Edge {
             shared: Shared(Arc::new(Inner {
                 conn: Mutex::new(Some(conn)),

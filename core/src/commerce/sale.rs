@@ -493,7 +493,7 @@ pub const COMMERCE_STREAM: &str = "commerce";
 
 /// Its settings when commerce creates it: durable, 1 GiB, and full means *refuse the sale*
 /// rather than lose a recorded one (an application may change the cap with `streams.create`).
-fn commerce_stream() -> crate::forward::StreamConfig {
+pub(crate) fn commerce_stream() -> crate::forward::StreamConfig {
     crate::forward::StreamConfig::durable(COMMERCE_STREAM, 1 << 30, crate::forward::WhenFull::Reject).with_priority(100)
 }
 

@@ -179,7 +179,8 @@ fn default_timeout_ms() -> u64 {
 pub struct MqttSink {
     pub host: String,
     pub port: u16,
-    /// Defaults to `aisle-{store}-{device}`.
+    /// Placeholders as in `topic`. Defaults to `aisle-{store}-{device}-{stream}`, so two
+    /// exporters on one broker do not take each other's session.
     #[serde(default)]
     pub client_id: Option<String>,
     /// Placeholders `{store}`, `{device}`, `{stream}`.

@@ -65,7 +65,7 @@ impl MqttPublisher {
         Ok(MqttPublisher {
             host: config.host.clone(),
             port: config.port,
-            client_id: config.client_id.clone().unwrap_or_else(|| "aisle-{store}-{device}".to_owned()),
+            client_id: config.client_id.clone().unwrap_or_else(|| "aisle-{store}-{device}-{stream}".to_owned()),
             topic: config.topic.clone(),
             identity: (identity.0.to_owned(), identity.1.to_owned()),
             compression: config.compression,
@@ -407,14 +407,14 @@ mod tests {
     }
 
     #[test]
-    fn client_id_defaults_to_store_and_device_and_takes_placeholders() {
+    fn client_id_defaults_to_store_device_and_stream_and_takes_placeholders() {
         let broker = Mosquitto::start();
         let mut sink = publisher(&config(broker.port()));
         assert_eq!(sink.send(&batch("sales", 1, 1)), Outcome::Delivered);
         let mut sink = publisher(&MqttSink { client_id: Some("pos-{device}-{stream}".into()), ..config(broker.port()) });
         assert_eq!(sink.send(&batch("returns", 1, 1)), Outcome::Delivered);
         let log = broker.log();
-        assert!(log.contains("as aisle-store-1-reg-1 "), "{log}");
+        assert!(log.contains("as aisle-store-1-reg-1-sales "), "{log}");
         assert!(log.contains("as pos-reg-1-returns "), "{log}");
     }
 
