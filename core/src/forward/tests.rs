@@ -225,7 +225,7 @@ fn memory_streams_forward_like_durable_ones() {
     assert!(s.flush(Duration::from_secs(10)).unwrap());
     assert_eq!(rx.seqs("insights"), (1..=10).collect::<Vec<_>>());
     let names: Vec<_> = s.list().unwrap().into_iter().map(|c| (c.name, c.storage)).collect();
-    assert_eq!(names, vec![("insights".to_owned(), Storage::Memory)]);
+    assert_eq!(names, vec![("commerce".to_owned(), Storage::Durable), ("insights".to_owned(), Storage::Memory)]);
 }
 
 #[test]
