@@ -31,6 +31,10 @@ fn main() {
         let r = aisle_appends(&dir.path().join(format!("a{writers}.db")), payload, writers, secs);
         row(&format!("aisle append, {writers} writer(s)"), &r, Some(raw1.rate));
     }
+    for (writers, window) in [(1usize, 1000usize), (4, 250)] {
+        let r = aisle_pipelined(&dir.path().join(format!("p{writers}.db")), payload, writers, window, secs);
+        row(&format!("aisle submit + wait, {writers} writer(s), {window} in flight each"), &r, Some(raw1.rate));
+    }
     let raw4 = raw_inserts(&dir.path().join("raw4.db"), payload, 4, secs);
     row("raw rusqlite INSERT, 1 per transaction, 4 writers (one connection each)", &raw4, None);
     let rawb = raw_batches(&dir.path().join("rawb.db"), payload, 100, secs);
@@ -131,6 +135,32 @@ fn aisle_appends(path: &std::path::Path, payload: &[u8], writers: usize, secs: f
                     let t = Instant::now();
                     s.append("sales", &payload).expect("append");
                     lat.push(t.elapsed());
+                }
+                (lat, start.elapsed())
+            })
+        })
+        .collect();
+    collect(handles)
+}
+
+/// Each writer keeps `window` appends in flight (`submit`), then waits for them; latency is
+/// from submit to acknowledgement, per record.
+fn aisle_pipelined(path: &std::path::Path, payload: &[u8], writers: usize, window: usize, secs: f64) -> Run {
+    let e = edge_at(path);
+    let barrier = Arc::new(Barrier::new(writers));
+    let handles: Vec<_> = (0..writers)
+        .map(|_| {
+            let (s, payload, barrier) = (e.streams(), payload.to_vec(), barrier.clone());
+            std::thread::spawn(move || {
+                let mut lat = Vec::new();
+                barrier.wait();
+                let start = Instant::now();
+                while start.elapsed().as_secs_f64() < secs {
+                    let pending: Vec<_> = (0..window).map(|_| (Instant::now(), s.submit("sales", &payload).expect("submit"))).collect();
+                    for (t, p) in pending {
+                        p.wait().expect("wait");
+                        lat.push(t.elapsed());
+                    }
                 }
                 (lat, start.elapsed())
             })

@@ -42,11 +42,23 @@ impl GroupCommit {
     }
 
     pub(crate) fn append(&self, shared: &Shared, stream: &str, payload: &[u8]) -> Result<u64> {
+        let ticket = self.enqueue(stream, payload);
+        self.wait(shared, ticket)
+    }
+
+    /// Queues an append without waiting for its commit; [`GroupCommit::wait`] waits (and
+    /// leads the commit if nobody else is).
+    pub(crate) fn enqueue(&self, stream: &str, payload: &[u8]) -> u64 {
         let mut q = lock(&self.state);
         let ticket = q.next_ticket;
         q.next_ticket += 1;
         q.pending.push(Pending { ticket, stream: stream.to_owned(), payload: payload.to_vec() });
         self.cv.notify_all();
+        ticket
+    }
+
+    pub(crate) fn wait(&self, shared: &Shared, ticket: u64) -> Result<u64> {
+        let mut q = lock(&self.state);
         loop {
             if let Some(r) = q.done.remove(&ticket) {
                 return r;

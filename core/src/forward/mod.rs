@@ -224,6 +224,19 @@ impl Streams {
         Ok(seq)
     }
 
+    /// Queues an append to a durable stream without waiting for its commit: the record is
+    /// acknowledged (durable, numbered) only when [`PendingAppend::wait`] returns. One thread
+    /// can keep many appends in flight this way and they share commits, as concurrent
+    /// [`Streams::append`] calls do. (A memory stream appends at once.)
+    pub fn submit(&self, stream: &str, payload: &[u8]) -> Result<PendingAppend> {
+        let pending = if self.is_memory(stream) {
+            PendingAppend { streams: self.clone(), state: Pending::Done(self.append(stream, payload)) }
+        } else {
+            PendingAppend { streams: self.clone(), state: Pending::Queued(self.state().group.enqueue(stream, payload)) }
+        };
+        Ok(pending)
+    }
+
     /// Appends several records to one stream in one transaction: all or none.
     pub fn append_batch<P: AsRef<[u8]>>(&self, stream: &str, payloads: &[P]) -> Result<Vec<u64>> {
         let run = |c: &Connection| {
@@ -378,6 +391,35 @@ impl Streams {
     pub fn emit_status(&self, stream: &str) -> Result<u64> {
         let json = self.status_json()?;
         self.append(stream, json.as_bytes())
+    }
+}
+
+/// An append submitted with [`Streams::submit`]; not acknowledged until [`PendingAppend::wait`]
+/// returns its sequence number.
+#[must_use = "an append is acknowledged only by wait()"]
+pub struct PendingAppend {
+    streams: Streams,
+    state: Pending,
+}
+
+enum Pending {
+    Queued(u64),
+    Done(Result<u64>),
+}
+
+impl PendingAppend {
+    /// Waits for the commit that holds this record (leading it if no commit is running).
+    pub fn wait(self) -> Result<u64> {
+        match self.state {
+            Pending::Done(r) => r,
+            Pending::Queued(ticket) => {
+                let r = self.streams.state().group.wait(&self.streams.shared, ticket);
+                if r.is_ok() {
+                    self.streams.notify();
+                }
+                r
+            }
+        }
     }
 }
 

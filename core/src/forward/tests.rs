@@ -310,3 +310,19 @@ proptest! {
         prop_assert_eq!(dedup, appended);
     }
 }
+
+#[test]
+fn submitted_appends_share_one_commit_and_keep_their_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = file_edge(&dir);
+    let s = e.streams();
+    s.create(&StreamConfig::durable("q", 1 << 20, WhenFull::Reject)).unwrap();
+    let pending: Vec<_> = (0..100).map(|i| s.submit("q", &json(i)).unwrap()).collect();
+    let bad = s.submit("q", b"not json").unwrap();
+    let seqs: Vec<u64> = pending.into_iter().map(|p| p.wait().unwrap()).collect();
+    assert_eq!(seqs, (1..=100).collect::<Vec<_>>());
+    assert_eq!(bad.wait().unwrap_err().code(), "INVALID_PAYLOAD", "refused alone, the others committed");
+    let recs = s.read("q", 0, 200).unwrap();
+    assert_eq!(recs.len(), 100);
+    assert_eq!(recs[41].payload, json(41));
+}
