@@ -12,7 +12,7 @@ use super::classify;
 use crate::error::{Error, Result};
 
 /// The schema version this build writes.
-pub const VERSION: i64 = 5;
+pub const VERSION: i64 = 6;
 
 pub(super) fn migrate(conn: &Connection, path: &Path) -> Result<()> {
     let found = super::schema_version(conn).map_err(|e| classify(path, e))?;
@@ -326,6 +326,69 @@ fn upgrade_from(conn: &Connection, version: i64) -> rusqlite::Result<()> {
                  duplicates  INTEGER NOT NULL DEFAULT 0,
                  updated_ms  INTEGER NOT NULL,
                  PRIMARY KEY (store, device, stream)
+             ) STRICT, WITHOUT ROWID;",
+        ),
+        // Sync (CRDT replication): this device's identity and clock, the device registry, the
+        // replicated state as CRDT slots beside the domain tables (a slot is one LWW field, one
+        // causal length, one PN-counter slot or one stocktake, each with its (hlc, site) stamp),
+        // the version vectors (ours and what peers reported, for causal stability), the replay
+        // window and the chunked batches still being received.
+        5 => conn.execute_batch(
+            "CREATE TABLE sync_identity (
+                 id         INTEGER PRIMARY KEY CHECK (id = 1),
+                 site       INTEGER NOT NULL,
+                 secret_key BLOB NOT NULL,
+                 public_key BLOB NOT NULL,
+                 last_hlc   INTEGER NOT NULL DEFAULT 0
+             ) STRICT;
+             CREATE TABLE sync_device (
+                 public_key  BLOB PRIMARY KEY,
+                 site        INTEGER NOT NULL UNIQUE,
+                 store_id    TEXT NOT NULL,
+                 device_id   TEXT NOT NULL,
+                 role        TEXT NOT NULL CHECK (role IN ('store', 'hq')),
+                 delegated   TEXT NOT NULL DEFAULT '[]',   -- JSON array of extra writable scopes
+                 enrolled_ms INTEGER NOT NULL
+             ) STRICT;
+             -- kind: 0 field (LWW), 1 causal length, 2 PN-counter slot (owner = counting site),
+             -- 3 stocktake. Key of a slot: (collection, key, sub, kind, owner).
+             CREATE TABLE sync_slot (
+                 collection TEXT NOT NULL,
+                 key        TEXT NOT NULL,
+                 sub        TEXT NOT NULL,
+                 kind       INTEGER NOT NULL CHECK (kind BETWEEN 0 AND 3),
+                 owner      INTEGER NOT NULL,
+                 scope      TEXT NOT NULL,
+                 value      BLOB NOT NULL,
+                 hlc        INTEGER NOT NULL,
+                 site       INTEGER NOT NULL,
+                 PRIMARY KEY (collection, key, sub, kind, owner)
+             ) STRICT, WITHOUT ROWID;
+             CREATE INDEX sync_slot_by_scope ON sync_slot (scope, site, hlc);
+             CREATE TABLE sync_vector (
+                 scope TEXT NOT NULL,
+                 site  INTEGER NOT NULL,
+                 hlc   INTEGER NOT NULL,
+                 PRIMARY KEY (scope, site)
+             ) STRICT, WITHOUT ROWID;
+             CREATE TABLE sync_peer_vector (
+                 peer  INTEGER NOT NULL,
+                 scope TEXT NOT NULL,
+                 site  INTEGER NOT NULL,
+                 hlc   INTEGER NOT NULL,
+                 PRIMARY KEY (peer, scope, site)
+             ) STRICT, WITHOUT ROWID;
+             CREATE TABLE sync_seen (
+                 sender INTEGER NOT NULL,
+                 msg    INTEGER NOT NULL,
+                 PRIMARY KEY (sender, msg)
+             ) STRICT, WITHOUT ROWID;
+             CREATE TABLE sync_batch (
+                 sender   INTEGER NOT NULL,
+                 batch    INTEGER NOT NULL,
+                 total    INTEGER NOT NULL,
+                 received BLOB NOT NULL,
+                 PRIMARY KEY (sender, batch)
              ) STRICT, WITHOUT ROWID;",
         ),
         _ => Ok(()),
