@@ -6,7 +6,6 @@
 // re-exports them and imports the ones the Rust API names.
 export * from './types'
 import type {
-  CartStatus,
   Customer,
   DiscountInput,
   ManualDiscount,
@@ -83,6 +82,8 @@ export declare class Cart {
    * settings (which need a tax regime). Every adjustment is listed per line and per unit.
    */
   price(): PricedCart
+  /** `price()` as a Promise: the cart is read and priced on the thread pool. */
+  priceAsync(): Promise<PricedCart>
   /**
    * Completes the sale: prices the cart, settles `tenders` (non-cash first, then cash with
    * the store's cash rounding and change) and records the sale, its receipt number and its
@@ -91,6 +92,11 @@ export declare class Cart {
    * `OFFLINE_NOT_ALLOWED`, `OFFLINE_LIMIT_EXCEEDED`.
    */
   complete(tenders: TenderInput[]): Sale
+  /**
+   * `complete()` as a Promise: the tenders are read now, and the cart is priced, settled
+   * and recorded on the thread pool. Rejects with the same errors `complete()` throws.
+   */
+  completeAsync(tenders: TenderInput[]): Promise<Sale>
   /** The cart's id, e.g. `"register-1-cart-3"`; reopen it with `edge.cart(id)`. */
   get id(): string
   /** The ISO-4217 code the cart is priced in (the store's currency). */
@@ -176,6 +182,8 @@ export declare class Edge {
    * than `width` characters (default 48, an 80 mm printer).
    */
   receiptText(receiptNo: string, width?: number | undefined | null): string
+  /** `receiptText` as a Promise: the receipt is read and rendered on the thread pool. */
+  receiptTextAsync(receiptNo: string, width?: number | undefined | null): Promise<string>
   /**
    * Returns items of a sale: `quantity` units of line `line_no` each (a weighed line: 1).
    * Refunds what those units paid at the time (lowest-paid units first; never re-priced)
@@ -184,12 +192,19 @@ export declare class Edge {
    * not have, a refund, or a sale older than the store's return window.
    */
   returnItems(receiptNo: string, items: ReturnItem[], reason: string, refundTo?: RefundTo): Sale
+  /** `returnItems` as a Promise: the refund is computed and recorded on the thread pool. */
+  returnItemsAsync(receiptNo: string, items: ReturnItem[], reason: string, refundTo?: RefundTo): Promise<Sale>
   /**
    * Opens the store file at `path`, creating it if it does not exist. A file that is not a
    * store is `STORE_NOT_A_DATABASE`; one of another store or device is
    * `STORE_IDENTITY_MISMATCH`.
    */
   static open(path: string, config: EdgeConfig): Edge
+  /**
+   * `open` as a Promise: the file is opened, checked and migrated on the thread pool.
+   * Rejects with the same errors `open` throws.
+   */
+  static openAsync(path: string, config: EdgeConfig): Promise<Edge>
   /** A store that lives in memory only, for tests and scripts: nothing survives it. */
   static openInMemory(config: EdgeConfig): Edge
   /**
@@ -309,6 +324,12 @@ export interface CartLine {
 }
 
 /**
+ * Where a cart is in its life: only an `"open"` cart can change or be completed (the others
+ * throw `CART_CLOSED`). `"completed"`: paid, recorded by a sale. `"void"`: abandoned.
+ */
+export type CartStatus = 'open' | 'completed' | 'void'
+
+/**
  * Who this device is and what it sells in. A file opened with a different identity is
  * refused (`STORE_IDENTITY_MISMATCH`).
  */
@@ -341,6 +362,9 @@ export interface MoneyValue {
  * `JSON.parse(priceJson(JSON.stringify(request)))`, with every integer checked to be safe).
  */
 export declare function price(request: PricingRequest): PriceResult
+
+/** `price` as a Promise: the request is read now and priced on the thread pool. */
+export declare function priceAsync(request: PricingRequest): Promise<PriceResult>
 
 /**
  * Prices a self-contained pricing request (lines, tax regime, promotions, context; and

@@ -89,8 +89,6 @@ export interface ReturnItem {
   quantity: number
 }
 
-export type CartStatus = 'open' | 'completed' | 'void'
-
 // ---- priced cart -------------------------------------------------------------------------
 
 export interface PriceOverride {

@@ -23,7 +23,7 @@ use aisle::commerce::price_list::PriceList;
 use aisle::commerce::pricing::{self, PricedCart};
 use aisle::commerce::settings::StoreSettings;
 use aisle::commerce::tender::{self, TenderKind};
-use aisle::commerce::{RefundTo, Sale, SoldBy};
+use aisle::commerce::{CartStatus, RefundTo, Sale, SoldBy};
 use aisle::{ErrorKind, Percent, RoundingMode};
 
 uniffi::setup_scaffolding!("aisle");
@@ -654,6 +654,18 @@ pub enum RefundTo {
     StoreCredit,
 }
 
+/// Where a cart is in its life: only an open cart can change or be completed (the others
+/// throw `CartClosed`).
+#[uniffi::remote(Enum)]
+pub enum CartStatus {
+    /// Being rung up: lines, discounts, customer and coupons can change.
+    Open,
+    /// Paid: a sale records it, and it never changes again.
+    Completed,
+    /// Abandoned without a sale.
+    Void,
+}
+
 /// Serialises a core result for apps that want all of it. The core's types serialise from
 /// integers, strings and enums only, so this does not fail in practice; if it ever did, it
 /// is reported with a code like every other error.
@@ -1010,8 +1022,8 @@ impl Cart {
         Ok(self.inner.coupons()?)
     }
 
-    /// `"open"`, `"completed"` or `"void"`. Only an open cart can change or be completed.
-    pub fn status(&self) -> Result<String> {
+    /// `CartStatus.OPEN`, `COMPLETED` or `VOID`. Only an open cart can change or be completed.
+    pub fn status(&self) -> Result<CartStatus> {
         Ok(self.inner.status()?)
     }
 

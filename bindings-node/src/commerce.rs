@@ -12,13 +12,14 @@ use aisle::commerce::receipt::DEFAULT_RECEIPT_WIDTH;
 use aisle::commerce::settings::StoreSettings;
 use aisle::commerce::tender::TenderInput;
 use aisle::commerce::{Customer, PriceList, ReturnItem};
-use napi::bindgen_prelude::Unknown;
+use napi::bindgen_prelude::{AsyncTask, Unknown};
 use napi_derive::napi;
 
 use crate::error::{Code, invalid_argument, to_napi_err};
 use crate::json::{Document, decode, from_js, to_json};
 use crate::number::integer_arg;
 use crate::store::{Cart, Edge, Product};
+use crate::task::Job;
 
 /// Where a refund goes: `"original_tenders"` (cards first, up to what each paid, then cash)
 /// or `"store_credit"`.
@@ -30,10 +31,43 @@ pub enum RefundTo {
     StoreCredit,
 }
 
+/// Where a cart is in its life: only an `"open"` cart can change or be completed (the others
+/// throw `CART_CLOSED`). `"completed"`: paid, recorded by a sale. `"void"`: abandoned.
+#[napi(string_enum)]
+pub enum CartStatus {
+    #[napi(value = "open")]
+    Open,
+    #[napi(value = "completed")]
+    Completed,
+    #[napi(value = "void")]
+    Void,
+}
+
+impl From<aisle::commerce::CartStatus> for CartStatus {
+    fn from(status: aisle::commerce::CartStatus) -> Self {
+        match status {
+            aisle::commerce::CartStatus::Open => CartStatus::Open,
+            aisle::commerce::CartStatus::Completed => CartStatus::Completed,
+            aisle::commerce::CartStatus::Void => CartStatus::Void,
+        }
+    }
+}
+
 fn parse_refund_to(value: Option<String>) -> napi::Result<aisle::commerce::RefundTo, Code> {
     match value {
         None => Ok(aisle::commerce::RefundTo::default()),
         Some(text) => decode(&serde_json::Value::String(text).to_string(), "refundTo"),
+    }
+}
+
+/// The `width` argument of `receiptText`: a whole, non-negative number of characters.
+fn receipt_width(width: Option<f64>) -> napi::Result<usize, Code> {
+    match width {
+        None => Ok(DEFAULT_RECEIPT_WIDTH),
+        Some(w) => {
+            let w = integer_arg("width", w)?;
+            usize::try_from(w).map_err(|_| invalid_argument(format!("width must not be negative, got {w}")))
+        }
     }
 }
 
@@ -163,15 +197,19 @@ impl Edge {
     /// than `width` characters (default 48, an 80 mm printer).
     #[napi]
     pub fn receipt_text(&self, receipt_no: String, width: Option<f64>) -> napi::Result<String, Code> {
-        let width = match width {
-            None => DEFAULT_RECEIPT_WIDTH,
-            Some(w) => {
-                let w = integer_arg("width", w)?;
-                usize::try_from(w).map_err(|_| invalid_argument(format!("width must not be negative, got {w}")))?
-            }
-        };
+        let width = receipt_width(width)?;
         let receipt = self.inner.sales().receipt(&receipt_no).map_err(to_napi_err)?;
         Ok(receipt.render_text(width))
+    }
+
+    /// `receiptText` as a Promise: the receipt is read and rendered on the thread pool.
+    #[napi(ts_return_type = "Promise<string>")]
+    pub fn receipt_text_async(&self, receipt_no: String, width: Option<f64>) -> AsyncTask<Job<String>> {
+        let edge = self.inner.clone();
+        Job::spawn_with(receipt_width(width), move |width| {
+            let receipt = edge.sales().receipt(&receipt_no).map_err(to_napi_err)?;
+            Ok(receipt.render_text(width))
+        })
     }
 
     /// Returns items of a sale: `quantity` units of line `line_no` each (a weighed line: 1).
@@ -194,6 +232,23 @@ impl Edge {
             .return_items(&receipt_no, &items, &reason, parse_refund_to(refund_to)?)
             .map_err(to_napi_err)?;
         Document::of(&refund, "the refund")
+    }
+
+    /// `returnItems` as a Promise: the refund is computed and recorded on the thread pool.
+    #[napi(ts_return_type = "Promise<Sale>")]
+    pub fn return_items_async(
+        &self,
+        receipt_no: String,
+        #[napi(ts_arg_type = "ReturnItem[]")] items: Unknown,
+        reason: String,
+        #[napi(ts_arg_type = "RefundTo")] refund_to: Option<String>,
+    ) -> AsyncTask<Job<Document>> {
+        let edge = self.inner.clone();
+        let args = from_js::<Vec<ReturnItem>>(items, "items").and_then(|items| Ok((items, parse_refund_to(refund_to)?)));
+        Job::spawn_with(args, move |(items, refund_to)| {
+            let refund = edge.sales().return_items(&receipt_no, &items, &reason, refund_to).map_err(to_napi_err)?;
+            Document::of(&refund, "the refund")
+        })
     }
 }
 
@@ -290,9 +345,9 @@ impl Cart {
 
     /// `"open"`, `"completed"` or `"void"`. Only an open cart can change or be completed
     /// (else `CART_CLOSED`).
-    #[napi(ts_return_type = "CartStatus")]
-    pub fn status(&self) -> napi::Result<String, Code> {
-        self.inner.status().map_err(to_napi_err)
+    #[napi]
+    pub fn status(&self) -> napi::Result<CartStatus, Code> {
+        self.inner.status().map(CartStatus::from).map_err(to_napi_err)
     }
 
     /// Prices the cart now: price lists, promotions, manual discounts and tax, by the store's
@@ -300,6 +355,13 @@ impl Cart {
     #[napi(ts_return_type = "PricedCart")]
     pub fn price(&self) -> napi::Result<Document, Code> {
         Document::of(&self.inner.price().map_err(to_napi_err)?, "the priced cart")
+    }
+
+    /// `price()` as a Promise: the cart is read and priced on the thread pool.
+    #[napi(ts_return_type = "Promise<PricedCart>")]
+    pub fn price_async(&self) -> AsyncTask<Job<Document>> {
+        let cart = self.inner.clone();
+        Job::spawn(move || Document::of(&cart.price().map_err(to_napi_err)?, "the priced cart"))
     }
 
     /// Completes the sale: prices the cart, settles `tenders` (non-cash first, then cash with
@@ -311,5 +373,15 @@ impl Cart {
     pub fn complete(&self, #[napi(ts_arg_type = "TenderInput[]")] tenders: Unknown) -> napi::Result<Document, Code> {
         let tenders: Vec<TenderInput> = from_js(tenders, "tenders")?;
         Document::of(&self.inner.complete(&tenders).map_err(to_napi_err)?, "the sale")
+    }
+
+    /// `complete()` as a Promise: the tenders are read now, and the cart is priced, settled
+    /// and recorded on the thread pool. Rejects with the same errors `complete()` throws.
+    #[napi(ts_return_type = "Promise<Sale>")]
+    pub fn complete_async(&self, #[napi(ts_arg_type = "TenderInput[]")] tenders: Unknown) -> AsyncTask<Job<Document>> {
+        let cart = self.inner.clone();
+        Job::spawn_with(from_js::<Vec<TenderInput>>(tenders, "tenders"), move |tenders| {
+            Document::of(&cart.complete(&tenders).map_err(to_napi_err)?, "the sale")
+        })
     }
 }

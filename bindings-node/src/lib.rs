@@ -12,17 +12,19 @@ mod json;
 mod money;
 mod number;
 mod store;
+mod task;
 
-pub use commerce::RefundTo;
+pub use commerce::{CartStatus, RefundTo};
 pub use error::Code;
 pub use money::{Money, MoneyValue};
 pub use store::{Cart, CartLine, Edge, EdgeConfig, Product, SoldBy, StoreStats};
 
-use napi::bindgen_prelude::Unknown;
+use napi::bindgen_prelude::{AsyncTask, Unknown};
 use napi_derive::napi;
 
 use crate::error::to_napi_err;
 use crate::json::{Document, to_json};
+use crate::task::Job;
 
 /// Every error code this build can raise as `err.code` (the core's `Error::ALL_CODES`).
 #[napi]
@@ -46,4 +48,13 @@ pub fn price_json(request: String) -> napi::Result<String, Code> {
 pub fn price(#[napi(ts_arg_type = "PricingRequest")] request: Unknown) -> napi::Result<Document, Code> {
     let result = price_json(to_json(request, "request")?)?;
     Document::from_text(result, "the price result")
+}
+
+/// `price` as a Promise: the request is read now and priced on the thread pool.
+#[napi(ts_return_type = "Promise<PriceResult>")]
+pub fn price_async(#[napi(ts_arg_type = "PricingRequest")] request: Unknown) -> AsyncTask<Job<Document>> {
+    Job::spawn_with(to_json(request, "request"), |request| {
+        let result = price_json(request)?;
+        Document::from_text(result, "the price result")
+    })
 }

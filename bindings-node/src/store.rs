@@ -3,12 +3,14 @@
 
 use std::collections::BTreeMap;
 
+use napi::bindgen_prelude::AsyncTask;
 use napi_derive::napi;
 
 use crate::error::{Code, to_napi_err};
 use crate::json::Document;
 use crate::money::Money;
 use crate::number::integer_arg;
+use crate::task::Job;
 
 /// Who this device is and what it sells in. A file opened with a different identity is
 /// refused (`STORE_IDENTITY_MISMATCH`).
@@ -125,6 +127,16 @@ impl Edge {
     pub fn open(path: String, config: EdgeConfig) -> napi::Result<Edge, Code> {
         let inner = aisle::Edge::open(&path, config.to_core()?).map_err(to_napi_err)?;
         Ok(Edge { inner })
+    }
+
+    /// `open` as a Promise: the file is opened, checked and migrated on the thread pool.
+    /// Rejects with the same errors `open` throws.
+    #[napi(ts_return_type = "Promise<Edge>")]
+    pub fn open_async(path: String, config: EdgeConfig) -> AsyncTask<Job<Edge>> {
+        Job::spawn_with(config.to_core(), move |config| {
+            let inner = aisle::Edge::open(&path, config).map_err(to_napi_err)?;
+            Ok(Edge { inner })
+        })
     }
 
     /// A store that lives in memory only, for tests and scripts: nothing survives it.

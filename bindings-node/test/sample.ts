@@ -1,5 +1,5 @@
 // Type-checked by `tsc` in `npm test` (never run): the typings a TypeScript user gets.
-import { Cart, Edge, Money, errorCodes, price, priceJson } from '@aisle/core'
+import { Cart, Edge, Money, errorCodes, price, priceAsync, priceJson } from '@aisle/core'
 import type {
   CartLine,
   CartStatus,
@@ -121,6 +121,21 @@ const request: PricingRequest = {
 }
 const result: PriceResult = price(request)
 const due: MoneyValue | undefined = result.settlement?.due
+
+// The Promise-returning twins of the long calls resolve to the same types.
+async function asyncDay(path: string): Promise<string> {
+  const store: Edge = await Edge.openAsync(path, config)
+  const basket = store.newCart()
+  const open: CartStatus = basket.status()
+  const quote: PricedCart = await basket.priceAsync()
+  const paid: Sale = await basket.completeAsync([{ kind: 'cash', amount: quote.total }])
+  const back: Sale = await store.returnItemsAsync(paid.receipt_no, [{ line_no: 1, quantity: 1 }], 'x', 'store_credit')
+  const quoted: PriceResult = await priceAsync(request)
+  // @ts-expect-error: a cart status is one of three names
+  const closed: CartStatus = 'closed'
+  void [open, back, quoted, closed]
+  return store.receiptTextAsync(paid.receipt_no, 42)
+}
 const resultJson: string = priceJson(JSON.stringify(request))
 
 // @ts-expect-error: a discount percent is text, never a float
@@ -136,5 +151,6 @@ priced.total.add(priced.tax)
 // @ts-expect-error: sold by unit or weight
 edge.upsertProduct({ ...milk, soldBy: 'kg' })
 
+void asyncDay
 void [found, firstTotal, minor, exact, big, text, rounded, parts, stats, ids, codes]
 void [stored, promosJson, lists, scanned, grams, customer, status, line, total, totalMinor, change, receipt, printed, refund, receipts, due, resultJson]

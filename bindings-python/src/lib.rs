@@ -719,9 +719,10 @@ impl Cart {
         py.detach(|| self.inner.coupons()).map_err(to_py_err)
     }
 
-    /// `"open"`, `"completed"` or `"void"`.
-    fn status(&self, py: Python<'_>) -> Res<String> {
-        py.detach(|| self.inner.status()).map_err(to_py_err)
+    /// `aisle.CartStatus.OPEN`, `.COMPLETED` or `.VOID` (a `str` enum: equal to `"open"`, …).
+    fn status<'py>(&self, py: Python<'py>) -> Res<Bound<'py, PyAny>> {
+        let status = py.detach(|| self.inner.status()).map_err(to_py_err)?;
+        py.import("aisle._enums")?.getattr("CartStatus")?.call1((status.as_str(),))
     }
 
     /// Prices the cart now: promotions, manual discounts and tax, per the store's settings.

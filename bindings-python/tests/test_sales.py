@@ -117,7 +117,7 @@ def test_the_cart_before_pricing(shop: aisle.Edge) -> None:
     assert lines["WINE-RED"].discount == {"percent": "25", "reason": "damaged label", "needs_approval": False}
     assert cart.coupons() == ["WELCOME5"]
     assert cart.customer() == {"id": "C-1001", "group": "member", "loyalty_id": None, "tax_exempt": False}
-    assert cart.status() == "open"
+    assert cart.status() is aisle.CartStatus.OPEN
     assert cart.subtotal() == eur("38.22")
 
 
@@ -169,7 +169,8 @@ def test_full_sale_two_returns_and_the_receipts(shop: aisle.Edge) -> None:
     assert shop.sale(sale["receipt_no"]) == sale
 
     # After completion the cart is closed to every change.
-    assert cart.status() == "completed"
+    assert cart.status() is aisle.CartStatus.COMPLETED
+    assert shop.cart(cart.id).status() is aisle.CartStatus.COMPLETED
     with pytest.raises(aisle.CartClosedError) as closed:
         cart.add("MILK-1L")
     assert closed.value.code == "CART_CLOSED" and cart.id in str(closed.value)
@@ -320,3 +321,17 @@ def assert_printable(text: str, width: int) -> None:
     too_wide = [row for row in rows if len(row) > width]
     assert not too_wide, too_wide
     assert all(row == row.rstrip() for row in rows)
+
+
+def test_cart_status_is_a_str_enum(shop: aisle.Edge) -> None:
+    cart = shop.new_cart()
+    status = cart.status()
+    assert isinstance(status, aisle.CartStatus) and isinstance(status, str)
+    # Code written against the plain strings keeps working.
+    assert status == "open" and status != "completed" and str(status) == "open" and f"{status}" == "open"
+    assert {"open": 1}[status] == 1
+    assert aisle.CartStatus("completed") is aisle.CartStatus.COMPLETED
+    assert [s.value for s in aisle.CartStatus] == ["open", "completed", "void"]
+    assert aisle.types.CartStatus is aisle.CartStatus
+    with pytest.raises(ValueError):
+        aisle.CartStatus("closed")

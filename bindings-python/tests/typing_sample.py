@@ -63,7 +63,10 @@ def sell(store: aisle.Edge) -> Sale:
     priced = cart.price()
     print(f"{discount_share(priced):.1%} off", [c["status"] for c in priced["coupons"]])
     weighed: Optional[int] = cart.lines()[1].grams
-    print(weighed, cart.status(), cart.customer())
+    status: aisle.CartStatus = cart.status()
+    name: str = status  # a str enum: each member is its name
+    if status is aisle.CartStatus.OPEN:
+        print(weighed, name, status.value, cart.customer())
     tenders: list[TenderInput] = [
         aisle.card(Money.parse("5.00", "CHF"), token="tok_1", brand="VISA", last4="4242"),
         aisle.cash(Money.parse("50.00", "CHF")),

@@ -23,6 +23,7 @@ shapes are the ``TypedDict``s in :mod:`aisle.types`. Amounts in them are
 from __future__ import annotations
 
 from . import types
+from ._enums import CartStatus
 from ._native import (
     SCHEMA_VERSION,
     Cart,
@@ -93,6 +94,7 @@ __all__ = [
     "ROUNDING_MODES",
     "Cart",
     "CartLine",
+    "CartStatus",
     "Edge",
     "Money",
     "Product",

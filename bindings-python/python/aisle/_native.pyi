@@ -5,8 +5,8 @@ import pathlib
 from collections.abc import Mapping, Sequence
 from typing import Any, Optional, final
 
+from aisle._enums import CartStatus
 from aisle.types import (
-    CartStatus,
     Customer,
     DiscountInput,
     ManualDiscount,

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Literal, Optional, TypedDict, Union
 
+from ._enums import CartStatus
 from ._native import Money
 
 __all__ = [
@@ -95,7 +96,6 @@ RoundingModeName = Union[
     Literal["half_even"], Literal["half_up"], Literal["half_down"], Literal["up"], Literal["down"]
 ]
 SoldBy = Union[Literal["unit"], Literal["weight"]]
-CartStatus = Union[Literal["open"], Literal["completed"], Literal["void"]]
 TenderKind = Union[Literal["cash"], Literal["card"], Literal["gift_card"], Literal["store_credit"]]
 SaleKind = Union[Literal["sale"], Literal["refund"]]
 RefundTo = Union[Literal["original_tenders"], Literal["store_credit"]]

@@ -33,6 +33,49 @@ pub struct Customer {
 /// Largest quantity of one line: far above any real basket, far below overflow.
 pub const MAX_QUANTITY: i64 = 1_000_000;
 
+/// Where a cart is in its life. Only an open cart can change or be completed; the others
+/// refuse with `CART_CLOSED`. Stored, serialised and spelled by every binding as `"open"`,
+/// `"completed"`, `"void"`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CartStatus {
+    /// Being rung up: lines, discounts, customer and coupons can change.
+    Open,
+    /// Paid: a sale records it, and it never changes again.
+    Completed,
+    /// Abandoned without a sale.
+    Void,
+}
+
+impl CartStatus {
+    /// `"open"`, `"completed"` or `"void"`, as stored and as the bindings spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CartStatus::Open => "open",
+            CartStatus::Completed => "completed",
+            CartStatus::Void => "void",
+        }
+    }
+}
+
+impl std::fmt::Display for CartStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for CartStatus {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<CartStatus> {
+        match s {
+            "open" => Ok(CartStatus::Open),
+            "completed" => Ok(CartStatus::Completed),
+            "void" => Ok(CartStatus::Void),
+            _ => Err(Error::InvalidArgument(format!("a cart status is \"open\", \"completed\" or \"void\", got {s:?}"))),
+        }
+    }
+}
+
 /// One line of a cart, at its resolved price (price lists), before promotions and tax.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CartLine {
@@ -420,9 +463,11 @@ impl Cart {
         Ok(self.load(self.now_ms())?.coupons)
     }
 
-    /// `"open"`, `"completed"` or `"void"`.
-    pub fn status(&self) -> Result<String> {
-        Ok(self.load(self.now_ms())?.status)
+    /// Open, completed or void: only an open cart can change or be completed.
+    pub fn status(&self) -> Result<CartStatus> {
+        let stored = self.load(self.now_ms())?.status;
+        // The schema's CHECK allows only the three names, so another one is a damaged file.
+        stored.parse().map_err(|_| Error::Store(format!("cart {:?} has an unknown status {stored:?} in the store", self.id)))
     }
 
     /// Prices the cart now: promotions, manual discounts and tax, per the store's settings.
@@ -635,4 +680,22 @@ fn to_json<T: Serialize>(v: &T) -> Result<String> {
 
 fn from_json<T: serde::de::DeserializeOwned>(s: &str) -> Result<T> {
     serde_json::from_str(s).map_err(|e| Error::Store(format!("cart data in the store is unreadable: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CartStatus;
+
+    #[test]
+    fn cart_status_names_are_the_stored_ones() {
+        for (status, name) in [(CartStatus::Open, "open"), (CartStatus::Completed, "completed"), (CartStatus::Void, "void")] {
+            assert_eq!(status.as_str(), name);
+            assert_eq!(status.to_string(), name);
+            assert_eq!(name.parse::<CartStatus>().unwrap(), status);
+            assert_eq!(serde_json::to_string(&status).unwrap(), format!("\"{name}\""));
+            assert_eq!(serde_json::from_str::<CartStatus>(&format!("\"{name}\"")).unwrap(), status);
+        }
+        assert_eq!("Open".parse::<CartStatus>().unwrap_err().code(), "INVALID_ARGUMENT");
+        assert!(serde_json::from_str::<CartStatus>("\"closed\"").is_err());
+    }
 }

@@ -106,7 +106,7 @@ class SalesTest {
 
         assertEquals(Customer(id = "C-1001", group = "member"), cart.customer())
         assertEquals(listOf("WELCOME5"), cart.coupons())
-        assertEquals("open", cart.status())
+        assertEquals(CartStatus.OPEN, cart.status())
         val lines = cart.lines()
         assertEquals(listOf("MILK-1L", "CHEESE-KG", "COFFEE-500", "WINE-RED"), lines.map { it.sku })
         // 24.90 per kg × 0.312 kg = 7.7688 → 7.77; a weighed line is one unit.
@@ -134,7 +134,7 @@ class SalesTest {
         val sale = cart.complete(TenderInput.card(eur("20.00"), card()), TenderInput.cash(eur("20.00")))
         assertEquals(SaleSummary("register-1-000001", eur("30.42"), eur("30.40"), eur("9.60"), eur("-0.02")), sale)
         assertEquals(sale, edge.saleSummary(sale.receiptNo))
-        assertEquals("completed", cart.status())
+        assertEquals(CartStatus.COMPLETED, cart.status())
 
         // The cart is closed for good.
         val closed = assertThrows<AisleException.CartClosed> { cart.add("MILK-1L", 1) }
@@ -283,7 +283,7 @@ class SalesTest {
             assertThrows<AisleException.CurrencyMismatch> { cart.complete(TenderInput.cash(Money(500, "USD"))) }
             // Nothing was recorded; the cart is still open and sells.
             assertTrue(edge.receiptNumbers().isEmpty())
-            assertEquals("open", cart.status())
+            assertEquals(CartStatus.OPEN, cart.status())
             assertEquals(eur("1.20"), cart.complete(TenderInput.cash(eur("1.20"))).due)
         }
     }
