@@ -28,6 +28,10 @@ for name in sorted(os.listdir(src)):
     if req.get("promotions"):
         open(f"corpus/promotion_rules/{name}", "w").write(json.dumps(req["promotions"]))
 PY
+# Forwarded batch bodies: the first byte picks the Content-Encoding (0: none).
+mkdir -p corpus/forward_batch
+printf '\000{"store":"s","device":"d","stream":"sales","first_seq":1,"last_seq":2,"records":[{"seq":1,"at_ms":5,"data":{"a":1}},{"seq":2,"at_ms":6,"data":[1,"x"]}]}' > corpus/forward_batch/json
+printf '\000{"store":"s","device":"d","stream":"b","seq":3,"at_ms":1,"data_b64":"AAEC"}\n{"store":"s","device":"d","stream":"b","seq":4,"at_ms":2,"data_b64":""}\n' > corpus/forward_batch/ndjson
 
 for t in $(cargo "${toolchain[@]}" fuzz list); do
   echo "== fuzz $t (${secs}s)"
