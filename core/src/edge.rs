@@ -164,6 +164,11 @@ impl Edge {
         crate::forward::Streams { shared: self.shared.clone() }
     }
 
+    /// Replication: device identity and registry, signed deltas, stock, shared carts, customers.
+    pub fn sync(&self) -> crate::sync::Replication {
+        crate::sync::Replication { shared: self.shared.clone() }
+    }
+
     #[cfg(test)]
     pub(crate) fn shared_for_tests(&self) -> &Shared {
         &self.shared

@@ -140,6 +140,28 @@ pub enum Error {
     #[error("INGEST_REJECTED: batch not applied: {detail}")]
     IngestRejected { detail: String },
 
+    // ---- sync ---------------------------------------------------------------------------
+    #[error("SYNC_BAD_SIGNATURE: sync message claiming to be from device {device} does not carry its valid signature")]
+    SyncBadSignature { device: String },
+
+    #[error("SYNC_UNKNOWN_DEVICE: device {device} is not enrolled on this replica")]
+    SyncUnknownDevice { device: String },
+
+    #[error("SYNC_SCOPE: device {device} may not {action} scope {scope:?}")]
+    SyncScope { device: String, action: String, scope: String },
+
+    #[error("SYNC_REPLAY: message {message} from device {device} was already received (or is older than the replay window)")]
+    SyncReplay { device: String, message: u64 },
+
+    #[error("SYNC_DECODE: not a valid sync message: {detail}")]
+    SyncDecode { detail: String },
+
+    #[error("SYNC_UNSUPPORTED_VERSION: sync format version {found}; this build reads up to {supported}")]
+    SyncUnsupportedVersion { found: u8, supported: u8 },
+
+    #[error("SYNC_CLOCK_SKEW: a timestamp from device {device} is {ahead_ms} ms ahead of this clock (at most {max_ms} ms allowed)")]
+    SyncClockSkew { device: String, ahead_ms: u64, max_ms: u64 },
+
     // ---- store --------------------------------------------------------------------------
     #[error("STORE_NOT_A_DATABASE: {path} is not an Aisle store (not a SQLite database): {detail}")]
     StoreNotADatabase { path: PathBuf, detail: String },
@@ -210,6 +232,13 @@ impl Error {
             Error::ExporterNotFound { .. } => "EXPORTER_NOT_FOUND",
             Error::InvalidPayload { .. } => "INVALID_PAYLOAD",
             Error::IngestRejected { .. } => "INGEST_REJECTED",
+            Error::SyncBadSignature { .. } => "SYNC_BAD_SIGNATURE",
+            Error::SyncUnknownDevice { .. } => "SYNC_UNKNOWN_DEVICE",
+            Error::SyncScope { .. } => "SYNC_SCOPE",
+            Error::SyncReplay { .. } => "SYNC_REPLAY",
+            Error::SyncDecode { .. } => "SYNC_DECODE",
+            Error::SyncUnsupportedVersion { .. } => "SYNC_UNSUPPORTED_VERSION",
+            Error::SyncClockSkew { .. } => "SYNC_CLOCK_SKEW",
             Error::StoreNotADatabase { .. } => "STORE_NOT_A_DATABASE",
             Error::StoreCorrupt { .. } => "STORE_CORRUPT",
             Error::StoreSchemaTooNew { .. } => "STORE_SCHEMA_TOO_NEW",
@@ -273,6 +302,13 @@ impl Error {
         ("EXPORTER_NOT_FOUND", ErrorKind::Forward),
         ("INVALID_PAYLOAD", ErrorKind::Forward),
         ("INGEST_REJECTED", ErrorKind::Forward),
+        ("SYNC_BAD_SIGNATURE", ErrorKind::Sync),
+        ("SYNC_UNKNOWN_DEVICE", ErrorKind::Sync),
+        ("SYNC_SCOPE", ErrorKind::Sync),
+        ("SYNC_REPLAY", ErrorKind::Sync),
+        ("SYNC_DECODE", ErrorKind::Sync),
+        ("SYNC_UNSUPPORTED_VERSION", ErrorKind::Sync),
+        ("SYNC_CLOCK_SKEW", ErrorKind::Sync),
         ("STORE_NOT_A_DATABASE", ErrorKind::Store),
         ("STORE_CORRUPT", ErrorKind::Store),
         ("STORE_SCHEMA_TOO_NEW", ErrorKind::Store),
@@ -326,6 +362,13 @@ impl Error {
         "EXPORTER_NOT_FOUND",
         "INVALID_PAYLOAD",
         "INGEST_REJECTED",
+        "SYNC_BAD_SIGNATURE",
+        "SYNC_UNKNOWN_DEVICE",
+        "SYNC_SCOPE",
+        "SYNC_REPLAY",
+        "SYNC_DECODE",
+        "SYNC_UNSUPPORTED_VERSION",
+        "SYNC_CLOCK_SKEW",
         "STORE_NOT_A_DATABASE",
         "STORE_CORRUPT",
         "STORE_SCHEMA_TOO_NEW",
@@ -345,6 +388,8 @@ pub enum ErrorKind {
     Commerce,
     /// Streams, exporters and ingest (store-and-forward).
     Forward,
+    /// Replication: messages, signatures, scopes, clocks.
+    Sync,
     /// The device's SQLite file.
     Store,
 }
@@ -355,6 +400,7 @@ impl ErrorKind {
             ErrorKind::Value => "value",
             ErrorKind::Commerce => "commerce",
             ErrorKind::Forward => "forward",
+            ErrorKind::Sync => "sync",
             ErrorKind::Store => "store",
         }
     }
@@ -432,6 +478,13 @@ mod tests {
             Error::ExporterNotFound { stream: "s".into(), exporter: "e".into() },
             Error::InvalidPayload { stream: "s".into(), reason: "r".into() },
             Error::IngestRejected { detail: "d".into() },
+            Error::SyncBadSignature { device: "d".into() },
+            Error::SyncUnknownDevice { device: "d".into() },
+            Error::SyncScope { device: "d".into(), action: "write".into(), scope: "store:s".into() },
+            Error::SyncReplay { device: "d".into(), message: 1 },
+            Error::SyncDecode { detail: "d".into() },
+            Error::SyncUnsupportedVersion { found: 9, supported: 1 },
+            Error::SyncClockSkew { device: "d".into(), ahead_ms: 2, max_ms: 1 },
             Error::StoreNotADatabase { path: "p".into(), detail: "d".into() },
             Error::StoreCorrupt { path: "p".into(), detail: "d".into() },
             Error::StoreSchemaTooNew { path: "p".into(), found: 9, supported: 1 },

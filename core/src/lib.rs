@@ -23,6 +23,7 @@ pub mod error;
 pub mod forward;
 pub mod money;
 pub mod store;
+pub mod sync;
 
 pub use commerce::{Cart, CartLine, Catalog, Product, StoredValue, StoredValueKind};
 pub use edge::{Edge, EdgeConfig, StoreStats};

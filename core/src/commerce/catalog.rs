@@ -277,10 +277,41 @@ impl Catalog {
             for (i, (p, barcodes)) in products.iter().zip(&normalised).enumerate() {
                 if last.get(p.sku.as_str()) == Some(&i) {
                     write_children(tx, p, barcodes)?;
+                    // Recorded for sync in the same transaction.
+                    let fields = crate::sync::product_fields(p);
+                    crate::sync::record_local(tx, self.shared.config(), "product", &p.sku, crate::sync::LocalWrite::Upsert(&fields))?;
                 }
             }
             Ok(())
         })
+    }
+
+    /// Writes a product that arrived by sync. A barcode another SKU already has stays with it
+    /// (the product is still written, without that barcode).
+    pub(crate) fn write_synced_product(tx: &Transaction<'_>, p: &Product) -> std::result::Result<(), Failure> {
+        write_product_row(tx, p)?;
+        for table in ["product_barcode", "product_category", "product_tag"] {
+            tx.prepare_cached(&format!("DELETE FROM {table} WHERE sku = ?1"))?.execute([&p.sku])?;
+        }
+        let mut owner = tx.prepare_cached("SELECT sku FROM product_barcode WHERE gtin = ?1")?;
+        let mut free = Vec::new();
+        for (gtin, code) in p.normalised_barcodes()? {
+            if owner.query_row([gtin.as_gtin14()], |r| r.get::<_, String>(0)).optional()?.is_none() {
+                free.push((gtin, code));
+            }
+        }
+        write_children(tx, p, &free)
+    }
+
+    /// Writes a price list that arrived by sync.
+    pub(crate) fn write_synced_price_list(tx: &Transaction<'_>, list: &PriceList) -> std::result::Result<(), Failure> {
+        write_price_list(tx, list)
+    }
+
+    /// Removes a price list deleted on another replica.
+    pub(crate) fn delete_synced_price_list(tx: &Transaction<'_>, id: &str) -> std::result::Result<(), Failure> {
+        tx.prepare_cached("DELETE FROM price_list WHERE id = ?1")?.execute([id])?;
+        Ok(())
     }
 
     /// The product with this SKU, or `UNKNOWN_SKU`.
@@ -367,37 +398,10 @@ impl Catalog {
     /// many stores.
     pub fn upsert_price_list(&self, list: &PriceList) -> Result<()> {
         list.validate()?;
-        let scope = |v: &Vec<String>| serde_json::to_string(v).map_err(|e| Error::Store(e.to_string()));
-        let (stores, channels, groups) =
-            (scope(&list.scope.stores)?, scope(&list.scope.channels)?, scope(&list.scope.customer_groups)?);
         self.shared.write(|tx| {
-            tx.prepare_cached(
-                "INSERT INTO price_list (id, name, currency, priority, stores, channels, customer_groups, valid_from, valid_to)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
-                 ON CONFLICT (id) DO UPDATE SET
-                   name = excluded.name, currency = excluded.currency, priority = excluded.priority,
-                   stores = excluded.stores, channels = excluded.channels,
-                   customer_groups = excluded.customer_groups,
-                   valid_from = excluded.valid_from, valid_to = excluded.valid_to",
-            )?
-            .execute(params![
-                list.id,
-                list.name,
-                list.currency.code(),
-                list.priority,
-                stores,
-                channels,
-                groups,
-                list.valid_from,
-                list.valid_to
-            ])?;
-            tx.prepare_cached("DELETE FROM price_list_price WHERE list_id = ?1")?.execute([&list.id])?;
-            let mut insert =
-                tx.prepare_cached("INSERT INTO price_list_price (list_id, sku, amount_minor) VALUES (?1, ?2, ?3)")?;
-            for (sku, amount) in &list.prices {
-                insert.execute(params![list.id, sku, amount.minor()])?;
-            }
-            Ok(())
+            write_price_list(tx, list)?;
+            let fields = crate::sync::price_list_fields(list);
+            crate::sync::record_local(tx, self.shared.config(), "price_list", &list.id, crate::sync::LocalWrite::Upsert(&fields))
         })
     }
 
@@ -444,7 +448,11 @@ impl Catalog {
     /// Removes a price list and its prices. Returns whether there was one: removing twice is
     /// not an error, so a removal replayed from HQ is harmless.
     pub fn remove_price_list(&self, id: &str) -> Result<bool> {
-        self.shared.write(|tx| Ok(tx.prepare_cached("DELETE FROM price_list WHERE id = ?1")?.execute([id])? > 0))
+        self.shared.write(|tx| {
+            let removed = tx.prepare_cached("DELETE FROM price_list WHERE id = ?1")?.execute([id])? > 0;
+            crate::sync::record_local(tx, self.shared.config(), "price_list", id, crate::sync::LocalWrite::Delete)?;
+            Ok(removed)
+        })
     }
 
     /// The price of `sku` in `context`: the best price list that applies (see
@@ -496,6 +504,39 @@ fn price_list_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<PriceList> {
         valid_to: row.get(8)?,
         prices: BTreeMap::new(),
     })
+}
+
+fn write_price_list(tx: &Transaction<'_>, list: &PriceList) -> std::result::Result<(), Failure> {
+    let scope = |v: &Vec<String>| serde_json::to_string(v).map_err(|e| Error::Store(e.to_string()));
+    let (stores, channels, groups) =
+        (scope(&list.scope.stores)?, scope(&list.scope.channels)?, scope(&list.scope.customer_groups)?);
+    tx.prepare_cached(
+        "INSERT INTO price_list (id, name, currency, priority, stores, channels, customer_groups, valid_from, valid_to)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+         ON CONFLICT (id) DO UPDATE SET
+           name = excluded.name, currency = excluded.currency, priority = excluded.priority,
+           stores = excluded.stores, channels = excluded.channels,
+           customer_groups = excluded.customer_groups,
+           valid_from = excluded.valid_from, valid_to = excluded.valid_to",
+    )?
+    .execute(params![
+        list.id,
+        list.name,
+        list.currency.code(),
+        list.priority,
+        stores,
+        channels,
+        groups,
+        list.valid_from,
+        list.valid_to
+    ])?;
+    tx.prepare_cached("DELETE FROM price_list_price WHERE list_id = ?1")?.execute([&list.id])?;
+    let mut insert =
+        tx.prepare_cached("INSERT INTO price_list_price (list_id, sku, amount_minor) VALUES (?1, ?2, ?3)")?;
+    for (sku, amount) in &list.prices {
+        insert.execute(params![list.id, sku, amount.minor()])?;
+    }
+    Ok(())
 }
 
 fn write_product_row(tx: &Transaction<'_>, p: &Product) -> std::result::Result<(), Failure> {

@@ -116,6 +116,10 @@ pub(crate) fn save_settings(shared: &Shared, settings: &StoreSettings) -> Result
     let json = settings.to_json();
     shared.write(|tx| {
         tx.execute("INSERT INTO setting (key, value) VALUES ('store', ?1) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [json])?;
+        // Recorded for sync (per top-level member) in the same transaction.
+        let fields = crate::sync::settings_fields(settings);
+        let fields: Vec<(&str, crate::sync::Value)> = fields.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+        crate::sync::record_local(tx, shared.config(), "setting", "store", crate::sync::LocalWrite::Upsert(&fields))?;
         Ok(())
     })?;
     shared.invalidate_rules();
@@ -137,9 +141,18 @@ pub(crate) fn save_promotions(shared: &Shared, promotions: &[Promotion]) -> Resu
     PromotionSet::new(promotions, shared.config().currency)?;
     let json = serde_json::to_string(promotions).map_err(|e| Error::InvalidArgument(format!("promotions: {e}")))?;
     shared.write(|tx| {
-        tx.execute("INSERT INTO setting (key, value) VALUES ('promotions', ?1) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [json])?;
+        tx.execute("INSERT INTO setting (key, value) VALUES ('promotions', ?1) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [&json])?;
+        let fields = [("json", crate::sync::Value::Text(json.clone()))];
+        crate::sync::record_local(tx, shared.config(), "promotions", "all", crate::sync::LocalWrite::Upsert(&fields))?;
         Ok(())
     })?;
     shared.invalidate_rules();
+    Ok(())
+}
+
+/// Writes a setting (`"store"` or `"promotions"`) that arrived by sync, already validated.
+pub(crate) fn write_synced_setting(tx: &rusqlite::Transaction<'_>, key: &str, json: &str) -> std::result::Result<(), crate::edge::Failure> {
+    tx.prepare_cached("INSERT INTO setting (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value")?
+        .execute([key, json])?;
     Ok(())
 }

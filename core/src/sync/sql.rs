@@ -1,0 +1,291 @@
+//! The replicated state in the device's SQLite file (tables `sync_*`, schema version 6), used
+//! inside the caller's transaction so a local write and its sync record commit together.
+
+use std::collections::BTreeMap;
+
+use ed25519_dalek::SigningKey;
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::clock::{Clock, Hlc};
+use super::crdt::{Site, Stamp};
+use super::engine::{Device, Identity, R, REPLAY_WINDOW, Role, Slot, SlotKey, SlotStore, VersionVector, site_of};
+use super::wire;
+use crate::edge::{EdgeConfig, Failure};
+use crate::error::Error;
+
+pub(crate) struct SqlStore<'c> {
+    pub conn: &'c Connection,
+    pub max_skew_ms: u64,
+}
+
+fn i(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+fn u(v: i64) -> u64 {
+    v.max(0).unsigned_abs()
+}
+
+const SLOT_COLUMNS: &str = "scope, collection, key, sub, kind, owner, value, hlc, site";
+
+fn slot_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, SlotKey, Vec<u8>, i64, i64)> {
+    Ok((
+        r.get(0)?,
+        SlotKey { collection: r.get(1)?, key: r.get(2)?, sub: r.get(3)?, kind: r.get(4)?, owner: u(r.get(5)?) },
+        r.get(6)?,
+        r.get(7)?,
+        r.get(8)?,
+    ))
+}
+
+fn to_slot(row: (String, SlotKey, Vec<u8>, i64, i64)) -> R<Slot> {
+    let (scope, key, value, hlc, site) = row;
+    let value = wire::value_from_bytes(key.kind, &value)
+        .map_err(|e| Failure::Domain(Error::Store(format!("sync_slot holds a damaged value: {e}"))))?;
+    Ok(Slot { scope, key, value, stamp: Stamp::new(Hlc(u(hlc)), u(site)) })
+}
+
+fn device_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Vec<u8>, String, String, String, String)> {
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+}
+
+fn to_device(row: (Vec<u8>, String, String, String, String)) -> R<Device> {
+    let (key, store_id, device_id, role, delegated) = row;
+    let damaged = |what: &str| Failure::Domain(Error::Store(format!("sync_device holds a damaged {what}")));
+    Ok(Device {
+        public_key: key.try_into().map_err(|_| damaged("public key"))?,
+        store_id,
+        device_id,
+        role: Role::parse(&role).ok_or_else(|| damaged("role"))?,
+        delegated: serde_json::from_str(&delegated).map_err(|_| damaged("delegation"))?,
+    })
+}
+
+impl SlotStore for SqlStore<'_> {
+    fn entity_slots(&mut self, collection: &str, key: &str) -> R<Vec<Slot>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!("SELECT {SLOT_COLUMNS} FROM sync_slot WHERE collection = ?1 AND key = ?2"))?;
+        let rows = stmt.query_map([collection, key], slot_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+        rows.into_iter().map(to_slot).collect()
+    }
+
+    fn get(&mut self, k: &SlotKey) -> R<Option<Slot>> {
+        let row = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {SLOT_COLUMNS} FROM sync_slot WHERE collection = ?1 AND key = ?2 AND sub = ?3 AND kind = ?4 AND owner = ?5"
+            ))?
+            .query_row(params![k.collection, k.key, k.sub, k.kind, i(k.owner)], slot_row)
+            .optional()?;
+        row.map(to_slot).transpose()
+    }
+
+    fn put(&mut self, s: &Slot) -> R<()> {
+        self.conn
+            .prepare_cached(&format!("INSERT OR REPLACE INTO sync_slot ({SLOT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"))?
+            .execute(params![
+                s.scope,
+                s.key.collection,
+                s.key.key,
+                s.key.sub,
+                s.key.kind,
+                i(s.key.owner),
+                wire::value_bytes(&s.value),
+                i(s.stamp.hlc.0),
+                i(s.stamp.site)
+            ])?;
+        Ok(())
+    }
+
+    fn remove(&mut self, k: &SlotKey) -> R<()> {
+        self.conn
+            .prepare_cached("DELETE FROM sync_slot WHERE collection = ?1 AND key = ?2 AND sub = ?3 AND kind = ?4 AND owner = ?5")?
+            .execute(params![k.collection, k.key, k.sub, k.kind, i(k.owner)])?;
+        Ok(())
+    }
+
+    fn scan(&mut self, scope: Option<&str>, f: &mut dyn FnMut(Slot)) -> R<()> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {SLOT_COLUMNS} FROM sync_slot WHERE ?1 IS NULL OR scope = ?1 ORDER BY collection, key, sub, kind, owner"
+        ))?;
+        let mut rows = stmt.query([scope])?;
+        while let Some(r) = rows.next()? {
+            f(to_slot(slot_row(r)?)?);
+        }
+        Ok(())
+    }
+
+    fn vector(&mut self) -> R<VersionVector> {
+        let mut v = VersionVector::default();
+        let mut stmt = self.conn.prepare_cached("SELECT scope, site, hlc FROM sync_vector")?;
+        for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?)))? {
+            let (scope, site, hlc) = row?;
+            v.raise(&scope, u(site), Hlc(u(hlc)));
+        }
+        Ok(v)
+    }
+
+    fn raise(&mut self, scope: &str, site: Site, hlc: Hlc) -> R<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO sync_vector (scope, site, hlc) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (scope, site) DO UPDATE SET hlc = max(hlc, excluded.hlc)",
+            )?
+            .execute(params![scope, i(site), i(hlc.0)])?;
+        Ok(())
+    }
+
+    fn peer_vectors(&mut self) -> R<BTreeMap<Site, VersionVector>> {
+        let mut out: BTreeMap<Site, VersionVector> = BTreeMap::new();
+        let mut stmt = self.conn.prepare_cached("SELECT peer, scope, site, hlc FROM sync_peer_vector")?;
+        for row in stmt.query_map([], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?))
+        })? {
+            let (peer, scope, site, hlc) = row?;
+            out.entry(u(peer)).or_default().raise(&scope, u(site), Hlc(u(hlc)));
+        }
+        Ok(out)
+    }
+
+    fn note_peer_vector(&mut self, peer: Site, v: &VersionVector) -> R<()> {
+        let mut stmt = self.conn.prepare_cached(
+            "INSERT INTO sync_peer_vector (peer, scope, site, hlc) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (peer, scope, site) DO UPDATE SET hlc = max(hlc, excluded.hlc)",
+        )?;
+        for (scope, sites) in &v.0 {
+            for (site, hlc) in sites {
+                stmt.execute(params![i(peer), scope, i(*site), i(hlc.0)])?;
+            }
+        }
+        Ok(())
+    }
+
+    fn seen(&mut self, sender: Site, msg: u64) -> R<bool> {
+        let (n, min, hit): (i64, Option<i64>, i64) = self
+            .conn
+            .prepare_cached("SELECT count(*), min(msg), coalesce(sum(msg = ?2), 0) FROM sync_seen WHERE sender = ?1")?
+            .query_row(params![i(sender), i(msg)], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        Ok(hit > 0 || (u(n) >= REPLAY_WINDOW as u64 && min.is_some_and(|m| i(msg) < m)))
+    }
+
+    fn mark_seen(&mut self, sender: Site, msg: u64) -> R<()> {
+        self.conn.prepare_cached("INSERT OR IGNORE INTO sync_seen (sender, msg) VALUES (?1, ?2)")?.execute(params![i(sender), i(msg)])?;
+        self.conn
+            .prepare_cached(
+                "DELETE FROM sync_seen WHERE sender = ?1 AND msg < (
+                     SELECT msg FROM sync_seen WHERE sender = ?1 ORDER BY msg DESC LIMIT 1 OFFSET ?2)",
+            )?
+            .execute(params![i(sender), REPLAY_WINDOW as i64 - 1])?;
+        Ok(())
+    }
+
+    fn batch_chunk(&mut self, sender: Site, batch: u64, count: u32, index: u32) -> R<bool> {
+        if count == 1 {
+            return Ok(true);
+        }
+        let bytes = (count as usize).div_ceil(8);
+        let mut bits: Vec<u8> = self
+            .conn
+            .prepare_cached("SELECT received FROM sync_batch WHERE sender = ?1 AND batch = ?2")?
+            .query_row(params![i(sender), i(batch)], |r| r.get(0))
+            .optional()?
+            .filter(|b: &Vec<u8>| b.len() == bytes)
+            .unwrap_or_else(|| vec![0; bytes]);
+        bits[index as usize / 8] |= 1 << (index % 8);
+        let done = (0..count).all(|k| bits[k as usize / 8] & (1 << (k % 8)) != 0);
+        if done {
+            self.conn.prepare_cached("DELETE FROM sync_batch WHERE sender = ?1 AND batch = ?2")?.execute(params![i(sender), i(batch)])?;
+        } else {
+            self.conn
+                .prepare_cached("INSERT OR REPLACE INTO sync_batch (sender, batch, total, received) VALUES (?1, ?2, ?3, ?4)")?
+                .execute(params![i(sender), i(batch), i64::from(count), bits])?;
+        }
+        Ok(done)
+    }
+
+    fn device(&mut self, public_key: &[u8; 32]) -> R<Option<Device>> {
+        let row = self
+            .conn
+            .prepare_cached("SELECT public_key, store_id, device_id, role, delegated FROM sync_device WHERE public_key = ?1")?
+            .query_row([&public_key[..]], device_row)
+            .optional()?;
+        row.map(to_device).transpose()
+    }
+
+    fn devices(&mut self) -> R<Vec<Device>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT public_key, store_id, device_id, role, delegated FROM sync_device ORDER BY site")?;
+        let rows = stmt.query_map([], device_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+        rows.into_iter().map(to_device).collect()
+    }
+
+    fn enroll(&mut self, d: &Device) -> R<()> {
+        let delegated = serde_json::to_string(&d.delegated).map_err(|e| Error::Store(e.to_string()))?;
+        self.conn
+            .prepare_cached(
+                "INSERT INTO sync_device (public_key, site, store_id, device_id, role, delegated, enrolled_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT (public_key) DO UPDATE SET store_id = excluded.store_id, device_id = excluded.device_id,
+                   role = excluded.role, delegated = excluded.delegated",
+            )?
+            .execute(params![
+                &d.public_key[..],
+                i(d.site()),
+                d.store_id,
+                d.device_id,
+                d.role.as_str(),
+                delegated,
+                i(super::clock::system_now_ms())
+            ])?;
+        Ok(())
+    }
+
+    fn clock(&mut self) -> R<Clock> {
+        let last: i64 = self.conn.prepare_cached("SELECT last_hlc FROM sync_identity WHERE id = 1")?.query_row([], |r| r.get(0))?;
+        Ok(Clock::new(Hlc(u(last))).with_max_skew_ms(self.max_skew_ms))
+    }
+
+    fn save_clock(&mut self, clock: &Clock) -> R<()> {
+        self.conn.prepare_cached("UPDATE sync_identity SET last_hlc = ?1 WHERE id = 1")?.execute([i(clock.last().0)])?;
+        Ok(())
+    }
+}
+
+/// This device's sync identity, created (a fresh Ed25519 key from the OS, enrolled in its own
+/// registry as a store device) on first use.
+pub(crate) fn identity(conn: &Connection, config: &EdgeConfig) -> R<Identity> {
+    let secret: Option<Vec<u8>> =
+        conn.prepare_cached("SELECT secret_key FROM sync_identity WHERE id = 1")?.query_row([], |r| r.get(0)).optional()?;
+    let key = match secret {
+        Some(s) => {
+            let bytes: [u8; 32] =
+                s.try_into().map_err(|_| Failure::Domain(Error::Store("sync_identity holds a damaged key".into())))?;
+            SigningKey::from_bytes(&bytes)
+        }
+        None => {
+            let mut seed = [0u8; 32];
+            getrandom::fill(&mut seed).map_err(|e| Error::Store(format!("no randomness for a device key: {e}")))?;
+            let key = SigningKey::from_bytes(&seed);
+            let public = key.verifying_key().to_bytes();
+            conn.execute(
+                "INSERT INTO sync_identity (id, site, secret_key, public_key) VALUES (1, ?1, ?2, ?3)",
+                params![i(site_of(&public)), &seed[..], &public[..]],
+            )?;
+            let me = Device {
+                public_key: public,
+                store_id: config.store_id.clone(),
+                device_id: config.device_id.clone(),
+                role: Role::Store,
+                delegated: Vec::new(),
+            };
+            SqlStore { conn, max_skew_ms: 0 }.enroll(&me)?;
+            key
+        }
+    };
+    let public = key.verifying_key().to_bytes();
+    let device = SqlStore { conn, max_skew_ms: 0 }
+        .device(&public)?
+        .ok_or_else(|| Failure::Domain(Error::Store("this device is missing from its own sync registry".into())))?;
+    Ok(Identity { key, device })
+}
