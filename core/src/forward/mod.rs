@@ -53,6 +53,8 @@ pub(crate) struct State {
     pub(crate) callbacks: Mutex<HashMap<(String, String), Callback>>,
     pub(crate) runtime: Mutex<HashMap<(String, String), worker::Runtime>>,
     pub(crate) workers: Mutex<worker::Workers>,
+    /// Where and how often the housekeeping thread appends a status document.
+    pub(crate) status_events: Mutex<Option<(String, Duration)>>,
 }
 
 impl State {
@@ -65,6 +67,7 @@ impl State {
             callbacks: Mutex::new(HashMap::new()),
             runtime: Mutex::new(HashMap::new()),
             workers: Mutex::new(worker::Workers::default()),
+            status_events: Mutex::new(None),
         }
     }
 }
@@ -379,6 +382,20 @@ impl Streams {
         self.with_db(stream, |c| status::collect(c, Some(stream), &runtime, &callbacks, running))?
             .pop()
             .ok_or_else(|| Error::StreamNotFound { stream: stream.to_owned() })
+    }
+
+    /// While forwarding runs, append the status document to `stream` every `interval` (so HQ
+    /// sees each store's backlog and errors as events); `None` stops it.
+    pub fn emit_status_every(&self, target: Option<(&str, Duration)>) -> Result<()> {
+        if let Some((stream, interval)) = target {
+            self.config(stream)?;
+            if interval < Duration::from_secs(1) {
+                return Err(Error::InvalidArgument(format!("status interval must be at least 1 s, got {interval:?}")));
+            }
+        }
+        *lock(&self.state().status_events) = target.map(|(s, i)| (s.to_owned(), i));
+        self.notify();
+        Ok(())
     }
 
     /// Every stream's status as one JSON document (the `status` event's payload).

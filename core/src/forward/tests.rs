@@ -371,3 +371,22 @@ fn the_cap_under_concurrent_load_applies_the_policy_exactly() {
     assert!(delivered.windows(2).all(|w| w[0] < w[1]), "in order, gaps only where dropped");
     assert!(drop.bytes <= 1000);
 }
+
+#[test]
+fn status_is_emitted_as_events_while_forwarding_runs() {
+    let e = edge();
+    let s = e.streams();
+    s.create(&StreamConfig::memory("status", 1 << 20, WhenFull::DropOldest)).unwrap();
+    assert_eq!(s.emit_status_every(Some(("nope", Duration::from_secs(1)))).unwrap_err().code(), "STREAM_NOT_FOUND");
+    s.emit_status_every(Some(("status", Duration::from_secs(1)))).unwrap();
+    s.start();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while s.stream_status("status").unwrap().records == 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let recs = s.read("status", 0, 10).unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&recs[0].payload).unwrap();
+    let names: Vec<&str> = doc.as_array().unwrap().iter().map(|st| st["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["commerce", "status"]);
+    assert_eq!(doc[0]["when_full"], "reject");
+}

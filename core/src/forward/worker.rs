@@ -170,6 +170,7 @@ fn all_exporters(shared: &Shared) -> Result<Vec<((i32, PayloadFormat), db::Expor
 }
 
 fn housekeeping(weak: WeakShared, stop: Arc<AtomicBool>) {
+    let mut last_status: Option<Instant> = None;
     while !stop.load(Ordering::SeqCst) {
         let Some(shared) = weak.upgrade() else { return };
         let sweep = |c: &rusqlite::Connection| {
@@ -183,6 +184,13 @@ fn housekeeping(weak: WeakShared, stop: Arc<AtomicBool>) {
         };
         let _ = shared.write(|tx| sweep(tx));
         let _ = shared.forward().memory_db(sweep);
+        let status = lock(&shared.forward().status_events).clone();
+        if let Some((stream, every)) = status {
+            if last_status.is_none_or(|t| t.elapsed() >= every) {
+                last_status = Some(Instant::now());
+                let _ = Streams { shared: shared.clone() }.emit_status(&stream);
+            }
+        }
         let seen = shared.forward().signal.generation();
         let state_signal = &shared.forward().signal;
         if stop.load(Ordering::SeqCst) {
