@@ -351,7 +351,7 @@ fn upgrade_from(conn: &Connection, version: i64) -> rusqlite::Result<()> {
                  enrolled_ms INTEGER NOT NULL
              ) STRICT;
              -- kind: 0 field (LWW), 1 causal length, 2 PN-counter slot (owner = counting site),
-             -- 3 stocktake. Key of a slot: (collection, key, sub, kind, owner).
+             -- 3 stocktake. Key of a slot: (scope, collection, key, sub, kind, owner).
              CREATE TABLE sync_slot (
                  collection TEXT NOT NULL,
                  key        TEXT NOT NULL,
@@ -362,9 +362,8 @@ fn upgrade_from(conn: &Connection, version: i64) -> rusqlite::Result<()> {
                  value      BLOB NOT NULL,
                  hlc        INTEGER NOT NULL,
                  site       INTEGER NOT NULL,
-                 PRIMARY KEY (collection, key, sub, kind, owner)
+                 PRIMARY KEY (scope, collection, key, sub, kind, owner)
              ) STRICT, WITHOUT ROWID;
-             CREATE INDEX sync_slot_by_scope ON sync_slot (scope, site, hlc);
              CREATE TABLE sync_vector (
                  scope TEXT NOT NULL,
                  site  INTEGER NOT NULL,

@@ -144,7 +144,7 @@ pub(crate) fn materialise(tx: &Transaction<'_>, config: &EdgeConfig, touched: &[
     let mut out = Materialised::default();
     let own = store_scope(&config.store_id);
     for t in touched {
-        let Some(Entity::Record(r)) = ctx.read(&t.collection, &t.key)? else { continue };
+        let Some(Entity::Record(r)) = ctx.read(&t.scope, &t.collection, &t.key)? else { continue };
         let fields = visible(&r);
         let label = format!("{}/{}", t.collection, t.key);
         match t.collection.as_str() {

@@ -63,9 +63,11 @@ impl VersionVector {
     }
 }
 
-/// Where a slot lives: `(collection, key, sub, kind, owner)`.
+/// Where a slot lives: `(scope, collection, key, sub, kind, owner)`. The scope is part of the
+/// identity: HQ holds `customer/42` of many stores, and they are different customers.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct SlotKey {
+    pub scope: String,
     pub collection: String,
     pub key: String,
     /// Field name of a record, SKU of a cart line, empty otherwise.
@@ -91,7 +93,6 @@ pub enum SlotValue {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Slot {
-    pub scope: String,
     pub key: SlotKey,
     pub value: SlotValue,
     pub stamp: Stamp,
@@ -100,8 +101,7 @@ pub struct Slot {
 impl Slot {
     fn new(scope: &str, collection: &str, key: &str, sub: &str, kind: u8, owner: Site, value: SlotValue, stamp: Stamp) -> Slot {
         Slot {
-            scope: scope.to_owned(),
-            key: SlotKey { collection: collection.to_owned(), key: key.to_owned(), sub: sub.to_owned(), kind, owner },
+            key: SlotKey { scope: scope.to_owned(), collection: collection.to_owned(), key: key.to_owned(), sub: sub.to_owned(), kind, owner },
             value,
             stamp,
         }
@@ -138,7 +138,7 @@ pub(crate) fn merge_slot(old: Option<&Slot>, incoming: &Slot) -> Option<Slot> {
     if merged.0 == old.value && merged.1 == old.stamp {
         return None;
     }
-    Some(Slot { scope: old.scope.clone(), key: old.key.clone(), value: merged.0, stamp: merged.1 })
+    Some(Slot { key: old.key.clone(), value: merged.0, stamp: merged.1 })
 }
 
 /// What a collection's slots make up.
@@ -355,7 +355,7 @@ impl Identity {
 
 /// Storage of the replicated state and of sync's bookkeeping.
 pub(crate) trait SlotStore {
-    fn entity_slots(&mut self, collection: &str, key: &str) -> R<Vec<Slot>>;
+    fn entity_slots(&mut self, scope: &str, collection: &str, key: &str) -> R<Vec<Slot>>;
     fn get(&mut self, key: &SlotKey) -> R<Option<Slot>>;
     fn put(&mut self, slot: &Slot) -> R<()>;
     fn remove(&mut self, key: &SlotKey) -> R<()>;
@@ -448,7 +448,7 @@ impl Ctx<'_> {
     pub fn write(&mut self, scope: &str, collection: &str, key: &str, op: impl FnOnce(&mut Entity, Stamp) -> R<()>) -> R<Entity> {
         let (shape, _) = self::collection(collection)
             .ok_or_else(|| Error::InvalidArgument(format!("sync: unknown collection {collection:?}")))?;
-        let before = self.store.entity_slots(collection, key)?;
+        let before = self.store.entity_slots(scope, collection, key)?;
         let mut entity = Entity::from_slots(shape, &before);
         let stamp = Stamp::new(self.tick()?, self.me.site());
         op(&mut entity, stamp)?;
@@ -463,9 +463,9 @@ impl Ctx<'_> {
     }
 
     /// The entity as this replica has it.
-    pub fn read(&mut self, collection: &str, key: &str) -> R<Option<Entity>> {
+    pub fn read(&mut self, scope: &str, collection: &str, key: &str) -> R<Option<Entity>> {
         let Some((shape, _)) = self::collection(collection) else { return Ok(None) };
-        let slots = self.store.entity_slots(collection, key)?;
+        let slots = self.store.entity_slots(scope, collection, key)?;
         Ok((!slots.is_empty()).then(|| Entity::from_slots(shape, &slots)))
     }
 
@@ -535,7 +535,7 @@ impl Ctx<'_> {
         let mut rest = slots.into_iter();
         for index in 0..count32 {
             let part: Vec<Slot> = rest.by_ref().take(chunk).collect();
-            let used: BTreeSet<String> = part.iter().map(|s| s.scope.clone()).chain(scopes.iter().cloned()).collect();
+            let used: BTreeSet<String> = part.iter().map(|s| s.key.scope.clone()).chain(scopes.iter().cloned()).collect();
             let msg_id = if index == 0 { batch } else { self.tick()?.0 };
             let changes = Changes {
                 msg_id,
@@ -574,8 +574,11 @@ impl Ctx<'_> {
             let Some((_, global)) = collection(&s.key.collection) else {
                 return Err(Error::SyncDecode { detail: format!("unknown collection {:?}", s.key.collection) }.into());
             };
-            if global != (s.scope == GLOBAL) || (!global && !s.scope.starts_with("store:")) {
-                return Err(Error::SyncScope { device: label, action: format!("put {} into", s.key.collection), scope: s.scope.clone() }.into());
+            if global != (s.key.scope == GLOBAL) || (!global && !s.key.scope.starts_with("store:")) {
+                return Err(Error::SyncScope { device: label, action: format!("put {} into", s.key.collection), scope: s.key.scope.clone() }.into());
+            }
+            if !ch.scopes.contains(&s.key.scope) {
+                return Err(Error::SyncDecode { detail: format!("slot in undeclared scope {:?}", s.key.scope) }.into());
             }
             newest = newest.max(s.stamp.hlc);
         }
@@ -590,15 +593,14 @@ impl Ctx<'_> {
         let mut report = ApplyReport { from: label, received: ch.slots.len(), ..ApplyReport::default() };
         let mut touched = BTreeSet::new();
         for s in &ch.slots {
-            if vector.covers(&s.scope, s.stamp) {
+            if vector.covers(&s.key.scope, s.stamp) {
                 continue;
             }
             let old = self.store.get(&s.key)?;
             if let Some(new) = merge_slot(old.as_ref(), s) {
-                let scope = old.as_ref().map_or(&s.scope, |o| &o.scope);
-                self.store.put(&Slot { scope: scope.clone(), ..new })?;
+                self.store.put(&new)?;
                 report.changed += 1;
-                touched.insert(Touched { scope: scope.clone(), collection: s.key.collection.clone(), key: s.key.key.clone() });
+                touched.insert(Touched { scope: s.key.scope.clone(), collection: s.key.collection.clone(), key: s.key.key.clone() });
             }
         }
         self.store.note_peer_vector(sender.site(), &ch.sender_vector)?;
@@ -635,17 +637,18 @@ impl Ctx<'_> {
                     })
                 })
         };
-        let mut deleted: Vec<(String, Slot)> = Vec::new();
+        let mut deleted: Vec<Slot> = Vec::new();
         self.store.scan(None, &mut |s| {
             if let SlotValue::Length(len) = s.value {
                 if len % 2 == 0 && s.key.sub.is_empty() && collection(&s.key.collection).is_some_and(|(sh, _)| sh == Shape::Record) {
-                    deleted.push((s.scope.clone(), s));
+                    deleted.push(s);
                 }
             }
         })?;
         let mut report = CompactReport::default();
-        for (scope, length) in deleted {
-            let slots = self.store.entity_slots(&length.key.collection, &length.key.key)?;
+        for length in deleted {
+            let scope = length.key.scope.clone();
+            let slots = self.store.entity_slots(&scope, &length.key.collection, &length.key.key)?;
             let fields: Vec<&Slot> = slots.iter().filter(|s| s.key.kind == FIELD).collect();
             if fields.is_empty() {
                 continue;
@@ -664,20 +667,22 @@ impl Ctx<'_> {
 
     /// SHA-256 of what applications see (visible records, stock levels, cart lines), so two
     /// replicas with the same digest show the same data.
-    pub fn digest(&mut self) -> R<[u8; 32]> {
+    pub fn digest(&mut self, scope: Option<&str>) -> R<[u8; 32]> {
         use sha2::Digest;
-        let mut by_entity: BTreeMap<(String, String), Vec<Slot>> = BTreeMap::new();
-        self.store.scan(None, &mut |s| by_entity.entry((s.key.collection.clone(), s.key.key.clone())).or_default().push(s))?;
+        let mut by_entity: BTreeMap<(String, String, String), Vec<Slot>> = BTreeMap::new();
+        self.store.scan(scope, &mut |s| {
+            by_entity.entry((s.key.scope.clone(), s.key.collection.clone(), s.key.key.clone())).or_default().push(s)
+        })?;
         let mut h = sha2::Sha256::new();
         let mut buf = Vec::new();
-        for ((coll, key), slots) in by_entity {
+        for ((scope, coll, key), slots) in by_entity {
             let Some((shape, _)) = collection(&coll) else { continue };
             buf.clear();
             Entity::from_slots(shape, &slots).visible_bytes(&mut buf);
             if buf == [0xff] {
                 continue; // a deleted record looks like no record
             }
-            for part in [coll.as_bytes(), key.as_bytes(), &buf] {
+            for part in [scope.as_bytes(), coll.as_bytes(), key.as_bytes(), &buf] {
                 h.update((part.len() as u64).to_le_bytes());
                 h.update(part);
             }

@@ -27,12 +27,19 @@ struct MemStore {
 }
 
 impl SlotStore for MemStore {
-    fn entity_slots(&mut self, collection: &str, key: &str) -> R<Vec<Slot>> {
-        let from = SlotKey { collection: collection.to_owned(), key: key.to_owned(), sub: String::new(), kind: 0, owner: 0 };
+    fn entity_slots(&mut self, scope: &str, collection: &str, key: &str) -> R<Vec<Slot>> {
+        let from = SlotKey {
+            scope: scope.to_owned(),
+            collection: collection.to_owned(),
+            key: key.to_owned(),
+            sub: String::new(),
+            kind: 0,
+            owner: 0,
+        };
         Ok(self
             .slots
             .range(from..)
-            .take_while(|(k, _)| k.collection == collection && k.key == key)
+            .take_while(|(k, _)| k.scope == scope && k.collection == collection && k.key == key)
             .map(|(_, s)| s.clone())
             .collect())
     }
@@ -49,7 +56,7 @@ impl SlotStore for MemStore {
     }
     fn scan(&mut self, scope: Option<&str>, f: &mut dyn FnMut(Slot)) -> R<()> {
         for s in self.slots.values() {
-            if scope.is_none_or(|sc| sc == s.scope) {
+            if scope.is_none_or(|sc| sc == s.key.scope) {
                 f(s.clone());
             }
         }
@@ -122,7 +129,7 @@ impl SlotStore for MemStore {
 }
 
 /// An in-memory replica with its own device key. Its wall clock is set by the caller
-/// ([`MemReplica::set_now_ms`]), so simulations are deterministic.
+/// (starts at the system clock; [`MemReplica::set_now_ms`] makes simulations deterministic).
 pub struct MemReplica {
     store: MemStore,
     me: Identity,
@@ -150,12 +157,18 @@ impl MemReplica {
         };
         let mut store = MemStore::default();
         store.devices.insert(device.public_key, device.clone());
-        MemReplica { store, me: Identity { key, device }, now_ms: 1_700_000_000_000, chunk_slots: DEFAULT_CHUNK_SLOTS }
+        MemReplica { store, me: Identity { key, device }, now_ms: super::clock::system_now_ms(), chunk_slots: DEFAULT_CHUNK_SLOTS }
     }
 
     /// This device's registry entry, for other replicas to [`MemReplica::enroll`].
     pub fn card(&self) -> Device {
         self.me.device.clone()
+    }
+
+    /// Scopes HQ delegated to this device (it then writes and sends them).
+    pub fn set_delegated(&mut self, scopes: Vec<String>) {
+        self.me.device.delegated = scopes;
+        let _ = self.store.enroll(&self.me.device.clone());
     }
 
     pub fn site(&self) -> Site {
@@ -205,8 +218,14 @@ impl MemReplica {
         self.with(|c| c.compact())
     }
 
+    /// SHA-256 of the visible state (see [`super::Replication::digest`]).
     pub fn digest(&mut self) -> [u8; 32] {
-        self.with(|c| c.digest()).unwrap_or_default()
+        self.with(|c| c.digest(None)).unwrap_or_default()
+    }
+
+    /// The same for one scope only.
+    pub fn digest_in(&mut self, scope: &str) -> [u8; 32] {
+        self.with(|c| c.digest(Some(scope))).unwrap_or_default()
     }
 
     /// Number of stored slots (data + metadata units).
@@ -242,7 +261,8 @@ impl MemReplica {
 
     pub fn record(&mut self, collection: &str, key: &str) -> Result<Option<BTreeMap<String, Value>>> {
         self.with(|c| {
-            Ok(c.record(collection, key)?.map(|r| r.fields.into_iter().map(|(k, f)| (k, f.value)).collect()))
+            let scope = c.home_scope(collection)?;
+            Ok(c.record(&scope, collection, key)?.map(|r| r.fields.into_iter().map(|(k, f)| (k, f.value)).collect()))
         })
     }
 
@@ -262,7 +282,10 @@ impl MemReplica {
     }
 
     pub fn stock_level(&mut self, sku_at: &str) -> Result<i64> {
-        self.with(|c| c.stock_level(sku_at))
+        self.with(|c| {
+            let scope = c.home_scope("stock")?;
+            c.stock_level(&scope, sku_at)
+        })
     }
 
     pub fn cart_add(&mut self, cart: &str, sku: &str, quantity: i64) -> Result<()> {
@@ -287,7 +310,10 @@ impl MemReplica {
     }
 
     pub fn cart_lines(&mut self, cart: &str) -> Result<Vec<(String, i64)>> {
-        self.with(|c| c.cart_lines(cart))
+        self.with(|c| {
+            let scope = c.home_scope("cart")?;
+            c.cart_lines(&scope, cart)
+        })
     }
 
     /// A write in an explicit scope (HQ writing a store's settings, say).

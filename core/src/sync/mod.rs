@@ -155,7 +155,13 @@ impl Replication {
 
     /// SHA-256 of the replicated state as applications see it: equal digests, equal data.
     pub fn digest(&self) -> Result<[u8; 32]> {
-        self.with(|c, _| c.digest())
+        self.with(|c, _| c.digest(None))
+    }
+
+    /// The same for one scope (`"global"`, `"store:<id>"`): replicas holding different sets of
+    /// scopes compare the ones they share.
+    pub fn digest_in(&self, scope: &str) -> Result<[u8; 32]> {
+        self.with(|c, _| c.digest(Some(scope)))
     }
 
     /// Sizes of data and of sync's metadata.
@@ -205,7 +211,10 @@ impl Replication {
 
     /// The customer's fields, if present.
     pub fn customer(&self, id: &str) -> Result<Option<std::collections::BTreeMap<String, Value>>> {
-        self.with(|c, _| Ok(c.record("customer", id)?.map(|r| r.fields.into_iter().map(|(k, f)| (k, f.value)).collect())))
+        self.with(|c, _| {
+            let scope = c.home_scope("customer")?;
+            Ok(c.record(&scope, "customer", id)?.map(|r| r.fields.into_iter().map(|(k, f)| (k, f.value)).collect()))
+        })
     }
 
     // ---- stock (PN-counter + stocktake) ----------------------------------------------------
@@ -229,20 +238,15 @@ impl Replication {
 
     /// The stock level of this store's `sku` at `location`.
     pub fn stock_level(&self, sku: &str, location: &str) -> Result<i64> {
-        self.with(|c, _| c.stock_level(&sku_at(sku, location)))
+        self.with(|c, _| {
+            let scope = c.home_scope("stock")?;
+            c.stock_level(&scope, &sku_at(sku, location))
+        })
     }
 
     /// Like [`Replication::stock_level`], naming the scope (HQ reads any store's stock).
     pub fn stock_level_in(&self, scope: &str, sku: &str, location: &str) -> Result<i64> {
-        self.with(|c, _| {
-            let key = sku_at(sku, location);
-            let slots = c.store.entity_slots("stock", &key)?;
-            let mine: Vec<Slot> = slots.into_iter().filter(|s| s.scope == scope).collect();
-            Ok(match engine::Entity::from_slots(Shape::Stock, &mine) {
-                engine::Entity::Stock(s) => s.value(),
-                _ => 0,
-            })
-        })
+        self.with(|c, _| c.stock_level(scope, &sku_at(sku, location)))
     }
 
     // ---- shared carts (add-wins map of counter lines) -------------------------------------
@@ -273,6 +277,9 @@ impl Replication {
 
     /// A shared cart's lines with a positive quantity, by SKU.
     pub fn cart_lines(&self, cart: &str) -> Result<Vec<(String, i64)>> {
-        self.with(|c, _| c.cart_lines(cart))
+        self.with(|c, _| {
+            let scope = c.home_scope("cart")?;
+            c.cart_lines(&scope, cart)
+        })
     }
 }

@@ -54,8 +54,8 @@ impl Ctx<'_> {
         Ok(done)
     }
 
-    pub fn record(&mut self, coll: &str, key: &str) -> R<Option<Record>> {
-        Ok(match self.read(coll, key)? {
+    pub fn record(&mut self, scope: &str, coll: &str, key: &str) -> R<Option<Record>> {
+        Ok(match self.read(scope, coll, key)? {
             Some(Entity::Record(r)) if r.exists.present() => Some(r),
             _ => None,
         })
@@ -83,8 +83,8 @@ impl Ctx<'_> {
         Ok(())
     }
 
-    pub fn stock_level(&mut self, key: &str) -> R<i64> {
-        Ok(match self.read("stock", key)? {
+    pub fn stock_level(&mut self, scope: &str, key: &str) -> R<i64> {
+        Ok(match self.read(scope, "stock", key)? {
             Some(Entity::Stock(s)) => s.value(),
             _ => 0,
         })
@@ -106,8 +106,8 @@ impl Ctx<'_> {
         Ok(())
     }
 
-    pub fn cart_lines(&mut self, cart: &str) -> R<Vec<(String, i64)>> {
-        Ok(match self.read("cart", cart)? {
+    pub fn cart_lines(&mut self, scope: &str, cart: &str) -> R<Vec<(String, i64)>> {
+        Ok(match self.read(scope, "cart", cart)? {
             Some(Entity::Cart(c)) => c.visible().into_iter().map(|(s, q)| (s.to_owned(), q)).collect(),
             _ => Vec::new(),
         })

@@ -27,21 +27,19 @@ fn u(v: i64) -> u64 {
 
 const SLOT_COLUMNS: &str = "scope, collection, key, sub, kind, owner, value, hlc, site";
 
-fn slot_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, SlotKey, Vec<u8>, i64, i64)> {
-    Ok((
-        r.get(0)?,
-        SlotKey { collection: r.get(1)?, key: r.get(2)?, sub: r.get(3)?, kind: r.get(4)?, owner: u(r.get(5)?) },
+fn slot_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(SlotKey, Vec<u8>, i64, i64)> {
+    Ok((        SlotKey { scope: r.get(0)?, collection: r.get(1)?, key: r.get(2)?, sub: r.get(3)?, kind: r.get(4)?, owner: u(r.get(5)?) },
         r.get(6)?,
         r.get(7)?,
         r.get(8)?,
     ))
 }
 
-fn to_slot(row: (String, SlotKey, Vec<u8>, i64, i64)) -> R<Slot> {
-    let (scope, key, value, hlc, site) = row;
+fn to_slot(row: (SlotKey, Vec<u8>, i64, i64)) -> R<Slot> {
+    let (key, value, hlc, site) = row;
     let value = wire::value_from_bytes(key.kind, &value)
         .map_err(|e| Failure::Domain(Error::Store(format!("sync_slot holds a damaged value: {e}"))))?;
-    Ok(Slot { scope, key, value, stamp: Stamp::new(Hlc(u(hlc)), u(site)) })
+    Ok(Slot { key, value, stamp: Stamp::new(Hlc(u(hlc)), u(site)) })
 }
 
 fn device_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Vec<u8>, String, String, String, String)> {
@@ -61,11 +59,11 @@ fn to_device(row: (Vec<u8>, String, String, String, String)) -> R<Device> {
 }
 
 impl SlotStore for SqlStore<'_> {
-    fn entity_slots(&mut self, collection: &str, key: &str) -> R<Vec<Slot>> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(&format!("SELECT {SLOT_COLUMNS} FROM sync_slot WHERE collection = ?1 AND key = ?2"))?;
-        let rows = stmt.query_map([collection, key], slot_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+    fn entity_slots(&mut self, scope: &str, collection: &str, key: &str) -> R<Vec<Slot>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {SLOT_COLUMNS} FROM sync_slot WHERE scope = ?1 AND collection = ?2 AND key = ?3"
+        ))?;
+        let rows = stmt.query_map([scope, collection, key], slot_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
         rows.into_iter().map(to_slot).collect()
     }
 
@@ -73,9 +71,10 @@ impl SlotStore for SqlStore<'_> {
         let row = self
             .conn
             .prepare_cached(&format!(
-                "SELECT {SLOT_COLUMNS} FROM sync_slot WHERE collection = ?1 AND key = ?2 AND sub = ?3 AND kind = ?4 AND owner = ?5"
+                "SELECT {SLOT_COLUMNS} FROM sync_slot
+                 WHERE scope = ?1 AND collection = ?2 AND key = ?3 AND sub = ?4 AND kind = ?5 AND owner = ?6"
             ))?
-            .query_row(params![k.collection, k.key, k.sub, k.kind, i(k.owner)], slot_row)
+            .query_row(params![k.scope, k.collection, k.key, k.sub, k.kind, i(k.owner)], slot_row)
             .optional()?;
         row.map(to_slot).transpose()
     }
@@ -84,7 +83,7 @@ impl SlotStore for SqlStore<'_> {
         self.conn
             .prepare_cached(&format!("INSERT OR REPLACE INTO sync_slot ({SLOT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"))?
             .execute(params![
-                s.scope,
+                s.key.scope,
                 s.key.collection,
                 s.key.key,
                 s.key.sub,
@@ -99,14 +98,16 @@ impl SlotStore for SqlStore<'_> {
 
     fn remove(&mut self, k: &SlotKey) -> R<()> {
         self.conn
-            .prepare_cached("DELETE FROM sync_slot WHERE collection = ?1 AND key = ?2 AND sub = ?3 AND kind = ?4 AND owner = ?5")?
-            .execute(params![k.collection, k.key, k.sub, k.kind, i(k.owner)])?;
+            .prepare_cached(
+                "DELETE FROM sync_slot WHERE scope = ?1 AND collection = ?2 AND key = ?3 AND sub = ?4 AND kind = ?5 AND owner = ?6",
+            )?
+            .execute(params![k.scope, k.collection, k.key, k.sub, k.kind, i(k.owner)])?;
         Ok(())
     }
 
     fn scan(&mut self, scope: Option<&str>, f: &mut dyn FnMut(Slot)) -> R<()> {
         let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT {SLOT_COLUMNS} FROM sync_slot WHERE ?1 IS NULL OR scope = ?1 ORDER BY collection, key, sub, kind, owner"
+            "SELECT {SLOT_COLUMNS} FROM sync_slot WHERE ?1 IS NULL OR scope = ?1 ORDER BY scope, collection, key, sub, kind, owner"
         ))?;
         let mut rows = stmt.query([scope])?;
         while let Some(r) = rows.next()? {

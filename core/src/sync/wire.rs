@@ -195,7 +195,7 @@ pub(crate) fn encode_changes(c: &Changes) -> Vec<u8> {
     let index: BTreeMap<&str, u64> = c.scopes.iter().enumerate().map(|(i, s)| (s.as_str(), i as u64)).collect();
     put_varint(&mut out, c.slots.len() as u64);
     for s in &c.slots {
-        put_varint(&mut out, index.get(s.scope.as_str()).copied().unwrap_or(0));
+        put_varint(&mut out, index.get(s.key.scope.as_str()).copied().unwrap_or(0));
         put_slot(&mut out, s);
     }
     out
@@ -434,7 +434,7 @@ impl<'a> Reader<'a> {
         if kind == 2 && owner != stamp.site {
             return Err(decode_err("a counter slot stamped by a site other than its owner"));
         }
-        Ok(Slot { scope, key: SlotKey { collection, key, sub, kind, owner }, value, stamp })
+        Ok(Slot { key: SlotKey { scope, collection, key, sub, kind, owner }, value, stamp })
     }
 }
 
