@@ -256,3 +256,57 @@ fn mqtt_broker_killed_and_restarted_mid_stream() {
     assert_eq!(applied, (1..=60).map(record).collect::<Vec<_>>());
     eprintln!("MQTT broker back → backlog of 39 drained in {resumed:?}");
 }
+
+#[test]
+fn a_batch_refused_for_good_goes_to_the_dead_letter_stream_or_stays_visible() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = edge(&dir);
+    let s = e.streams();
+    s.create(&StreamConfig::durable("sales", 1 << 30, WhenFull::Reject)).unwrap();
+    s.create(&StreamConfig::durable("sales.dead", 1 << 30, WhenFull::Reject)).unwrap();
+    s.create(&StreamConfig::durable("audit", 1 << 30, WhenFull::Reject)).unwrap();
+    let server = FaultServer::start();
+    // The first batch of each stream is refused with a 422; everything after is accepted.
+    server.push(Reply::status(422));
+    let http = || {
+        SinkConfig::Http(HttpSink {
+            url: server.url("/ingest"),
+            format: BatchFormat::Json,
+            compression: Compression::None,
+            headers: vec![],
+            timeout_ms: 2_000,
+            ca_pem: None,
+        })
+    };
+    let mut hq = exporter("hq", http());
+    hq.dead_letter = Some("sales.dead".into());
+    s.add_exporter("sales", &hq).unwrap();
+    for i in 1..=10 {
+        s.append("sales", &record(i)).unwrap();
+    }
+    s.start();
+    assert!(s.flush(Duration::from_secs(20)).unwrap(), "drained");
+    // The refused batch (records 1..=7) is in the dead-letter stream, in order, and counted;
+    // the rest was delivered.
+    let dead: Vec<_> = s.read("sales.dead", 0, 100).unwrap().into_iter().map(|r| r.payload).collect();
+    assert_eq!(dead, (1..=7).map(record).collect::<Vec<_>>());
+    let st = s.stream_status("sales").unwrap();
+    let ex = &st.exporters[0];
+    assert_eq!((ex.dead_lettered, ex.delivered_records, ex.acked_seq, st.records), (7, 3, 10, 0));
+    assert!(ex.last_error.as_deref().is_some_and(|m| m.contains("422")), "{:?}", ex.last_error);
+
+    // Without a dead-letter stream nothing is given up: the batch is retried and the refusal
+    // stays visible in the status.
+    server.push(Reply::status(400));
+    server.set_default(Reply::status(400));
+    s.add_exporter("audit", &exporter("hq", http())).unwrap();
+    s.append("audit", &record(1)).unwrap();
+    wait_until("the refusal is reported", Duration::from_secs(10), || {
+        s.stream_status("audit").unwrap().exporters[0].attempts >= 1
+    });
+    let st = s.stream_status("audit").unwrap();
+    assert_eq!((st.records, st.exporters[0].acked_seq), (1, 0), "kept, not acknowledged");
+    assert_eq!(st.exporters[0].state, ExporterState::Retrying);
+    assert!(st.exporters[0].last_error.as_deref().is_some_and(|m| m.contains("400")));
+    s.stop();
+}
