@@ -200,3 +200,37 @@ fn a_clock_too_far_ahead_is_refused_and_does_not_move_ours() {
     let hlc = v.get("store:s1", aisle::sync::site_of(&mine.public_key));
     assert!(hlc.wall_ms() < now + 60_000, "{hlc}");
 }
+
+/// What the fuzz target does, briefly, in every `cargo test`: random bytes and random signed
+/// bodies are refused with a SYNC_* code (or applied) and a refusal changes nothing.
+#[test]
+fn random_bytes_and_signed_garbage_never_panic_or_change_state() {
+    let mut hq = MemReplica::new("hq", "hq-1", Role::Hq, [1; 32]);
+    let mut reg = MemReplica::new("s1", "r1", Role::Store, [2; 32]);
+    hq.enroll(&reg.card());
+    reg.enroll(&hq.card());
+    reg.stock_add("A@shelf", 3).unwrap();
+    let genuine = reg.changes_since(&hq.request().unwrap()).unwrap().remove(0);
+    let mut rng = fastrand::Rng::with_seed(7);
+    for k in 0..3000 {
+        let mut body: Vec<u8> = (0..rng.usize(0..80)).map(|_| rng.u8(..)).collect();
+        let msg = match k % 3 {
+            0 => body,
+            1 => aisle::sync::fuzz_support::sign_changes(&reg, &body),
+            _ => {
+                // The genuine message with a few bytes flipped.
+                body = genuine.clone();
+                for _ in 0..rng.usize(1..4) {
+                    let at = rng.usize(..body.len());
+                    body[at] ^= rng.u8(1..);
+                }
+                body
+            }
+        };
+        let (d, v) = (hq.digest(), hq.vector());
+        if let Err(e) = hq.apply(&msg) {
+            assert!(e.code().starts_with("SYNC_"), "{e}");
+            assert_eq!((hq.digest(), hq.vector()), (d, v));
+        }
+    }
+}

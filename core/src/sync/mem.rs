@@ -171,6 +171,10 @@ impl MemReplica {
         let _ = self.store.enroll(&self.me.device.clone());
     }
 
+    pub(crate) fn signing_key(&self) -> &SigningKey {
+        &self.me.key
+    }
+
     pub fn site(&self) -> Site {
         self.me.site()
     }

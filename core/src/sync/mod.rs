@@ -283,3 +283,11 @@ impl Replication {
         })
     }
 }
+
+/// For the fuzz target: a changes frame around an arbitrary body, signed by `replica`.
+#[doc(hidden)]
+pub mod fuzz_support {
+    pub fn sign_changes(replica: &super::MemReplica, body: &[u8]) -> Vec<u8> {
+        super::wire::seal(super::wire::Kind::Changes, replica.signing_key(), body)
+    }
+}
