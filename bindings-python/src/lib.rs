@@ -5,8 +5,11 @@
 //! [`to_py_err`]. Every call into the store (and into pricing) releases the GIL. Records with
 //! many fields (priced carts, sales, receipts, settings) cross as the core's JSON and arrive as
 //! plain dicts ([`json`]); their shapes are the `TypedDict`s in `aisle/types.py`.
+//! Store-and-forward is in [`forward`], gift cards and store credit in [`stored_value`].
 
+mod forward;
 mod json;
+mod stored_value;
 
 use std::collections::BTreeMap;
 
@@ -14,7 +17,7 @@ use aisle::commerce::pricing::{ManualDiscount, PriceOverride};
 use aisle::commerce::price_list::PriceList;
 use aisle::commerce::settings::StoreSettings;
 use aisle::commerce::tender::TenderInput;
-use aisle::commerce::{Customer, RefundTo, ReturnItem, SoldBy};
+use aisle::commerce::{Customer, RefundTo, ReturnItem, SoldBy, StoredValueKind};
 use aisle::{Currency, RoundingMode};
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
@@ -48,6 +51,13 @@ fn currency(code: &str) -> Res<Currency> {
 
 fn rounding(mode: &str) -> Res<RoundingMode> {
     mode.parse().map_err(to_py_err)
+}
+
+/// One of the core's named values (`"store_credit"`, `"gift_card"`, ...) as its serde enum;
+/// an unknown name is `INVALID_ARGUMENT` listing the known ones.
+pub(crate) fn name_value<T: serde::de::DeserializeOwned>(name: &str, what: &str) -> Res<T> {
+    serde_json::from_value(serde_json::Value::from(name))
+        .map_err(|e| to_py_err(aisle::Error::InvalidArgument(format!("{what}: {e}"))))
 }
 
 // ---- Money -------------------------------------------------------------------------------
@@ -363,6 +373,16 @@ fn detached_json<'py, T: serde::Serialize>(
 #[pyclass(module = "aisle", frozen)]
 struct Edge {
     inner: aisle::Edge,
+    /// One `Streams` object per store, so `edge.streams` is always the same object (the
+    /// interpreter-exit hook in `aisle._forward` holds it weakly while forwarding runs).
+    streams: Py<forward::Streams>,
+}
+
+impl Edge {
+    fn wrap(py: Python<'_>, inner: aisle::Edge) -> Res<Edge> {
+        let streams = Py::new(py, forward::Streams::new(inner.streams()))?;
+        Ok(Edge { inner, streams })
+    }
 }
 
 #[pymethods]
@@ -380,7 +400,7 @@ impl Edge {
     ) -> Res<Self> {
         let config = aisle::EdgeConfig::new(store_id, device_id, self::currency(currency)?);
         let inner = py.detach(|| aisle::Edge::open(path, config)).map_err(to_py_err)?;
-        Ok(Edge { inner })
+        Edge::wrap(py, inner)
     }
 
     /// A store in memory only (nothing survives the process).
@@ -394,10 +414,12 @@ impl Edge {
         currency: &str,
     ) -> Res<Self> {
         let config = aisle::EdgeConfig::new(store_id, device_id, self::currency(currency)?);
-        py.detach(|| aisle::Edge::open_in_memory(config)).map(|inner| Edge { inner }).map_err(to_py_err)
+        let inner = py.detach(|| aisle::Edge::open_in_memory(config)).map_err(to_py_err)?;
+        Edge::wrap(py, inner)
     }
 
-    /// Closes the store file now; every handle of it then raises `StoreClosedError`.
+    /// Closes the store file now (stopping forwarding first); every handle of it then raises
+    /// `StoreClosedError`.
     fn close(&self, py: Python<'_>) -> Res<()> {
         py.detach(|| self.inner.close()).map_err(to_py_err)
     }
@@ -594,9 +616,63 @@ impl Edge {
         refund_to: &str,
     ) -> Res<Bound<'py, PyAny>> {
         let items: Vec<ReturnItem> = from_py(items, "items")?;
-        let refund_to: RefundTo = serde_json::from_value(serde_json::Value::from(refund_to))
-            .map_err(|e| to_py_err(aisle::Error::InvalidArgument(format!("refund_to: {e}"))))?;
+        let refund_to: RefundTo = name_value(refund_to, "refund_to")?;
         detached_json(py, || self.inner.sales().return_items(receipt_no, &items, reason, refund_to))
+    }
+
+    /// Like `return_items`, refunding the whole amount to an existing gift card or store
+    /// credit account (`kind` `"gift_card"` or `"store_credit"`), which must be usable.
+    #[pyo3(signature = (receipt_no, items, reason, *, kind, account_id))]
+    fn return_items_to_account<'py>(
+        &self,
+        py: Python<'py>,
+        receipt_no: &str,
+        items: &Bound<'_, PyAny>,
+        reason: &str,
+        kind: &str,
+        account_id: &str,
+    ) -> Res<Bound<'py, PyAny>> {
+        let items: Vec<ReturnItem> = from_py(items, "items")?;
+        let kind: StoredValueKind = name_value(kind, "kind")?;
+        detached_json(py, || self.inner.sales().return_items_to_account(receipt_no, &items, reason, kind, account_id))
+    }
+
+    /// Exchanges in one transaction: returns `items` of `original_receipt` and sells
+    /// `new_cart`, as two linked receipts (the refund, then the sale). The returned goods pay
+    /// first (as store credit `SC-<refund receipt>`); the customer pays any difference with
+    /// `tenders`; if the new cart costs less, `tenders` must be empty and the excess goes per
+    /// `excess_to`. Returns `{"refund", "sale", "difference"}`.
+    #[pyo3(signature = (original_receipt, items, new_cart, tenders, reason, *, excess_to = "original_tenders"))]
+    #[allow(clippy::too_many_arguments)]
+    fn exchange<'py>(
+        &self,
+        py: Python<'py>,
+        original_receipt: &str,
+        items: &Bound<'_, PyAny>,
+        new_cart: &Bound<'_, Cart>,
+        tenders: &Bound<'_, PyAny>,
+        reason: &str,
+        excess_to: &str,
+    ) -> Res<Bound<'py, PyAny>> {
+        let items: Vec<ReturnItem> = from_py(items, "items")?;
+        let tenders: Vec<TenderInput> = from_py(tenders, "tenders")?;
+        let excess_to: RefundTo = name_value(excess_to, "excess_to")?;
+        let cart = &new_cart.get().inner;
+        detached_json(py, || self.inner.sales().exchange(original_receipt, &items, cart, &tenders, reason, excess_to))
+    }
+
+    // ---- gift cards, store credit and streams ----
+
+    /// Gift cards and store credit: issue, load, balances, history, freeze and close.
+    #[getter]
+    fn stored_value(&self) -> stored_value::StoredValue {
+        stored_value::StoredValue::new(self.inner.stored_value())
+    }
+
+    /// Store-and-forward streams: append records, export them, see their status.
+    #[getter]
+    fn streams(&self, py: Python<'_>) -> Py<forward::Streams> {
+        self.streams.clone_ref(py)
     }
 
     fn stats(&self, py: Python<'_>) -> Res<StoreStats> {
@@ -766,7 +842,7 @@ fn error_codes() -> Vec<&'static str> {
     aisle::Error::ALL_CODES.to_vec()
 }
 
-/// The error family of a code (`"value"`, `"commerce"`, `"store"`), used by `aisle._errors`
+/// The error family of a code (`"value"`, `"commerce"`, `"forward"`, `"sync"`, `"store"`), used by `aisle._errors`
 /// to build the exception hierarchy from the core's own table.
 #[pyfunction]
 fn error_kinds() -> Vec<(&'static str, &'static str)> {
@@ -781,6 +857,11 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<StoreStats>()?;
     m.add_class::<Edge>()?;
     m.add_class::<Cart>()?;
+    m.add_class::<stored_value::StoredValue>()?;
+    m.add_class::<forward::Streams>()?;
+    m.add_class::<forward::Record>()?;
+    m.add_class::<forward::Batch>()?;
+    m.add_class::<forward::Ingest>()?;
     m.add_function(wrap_pyfunction!(price_json, m)?)?;
     m.add_function(wrap_pyfunction!(price, m)?)?;
     m.add_function(wrap_pyfunction!(error_codes, m)?)?;

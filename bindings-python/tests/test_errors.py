@@ -9,7 +9,13 @@ from aisle import _errors, _native
 
 
 def test_every_core_code_has_its_class_in_the_right_family() -> None:
-    families = {"value": aisle.AisleValueError, "commerce": aisle.CommerceError, "store": aisle.StoreError}
+    families = {
+        "value": aisle.AisleValueError,
+        "commerce": aisle.CommerceError,
+        "forward": aisle.ForwardError,
+        "sync": aisle.SyncError,
+        "store": aisle.StoreError,
+    }
     kinds = dict(_native.error_kinds())
     assert set(kinds) == set(aisle.ERROR_CLASSES) == set(aisle.error_codes())
     for code, kind in kinds.items():

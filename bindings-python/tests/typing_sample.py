@@ -7,7 +7,20 @@ from typing import Optional
 
 import aisle
 from aisle import Money
-from aisle.types import MoneyDict, PricedCart, PriceResult, Sale, StoreSettings, TenderInput
+from aisle.types import (
+    Exchange,
+    ExporterConfig,
+    IngestReport,
+    MoneyDict,
+    PricedCart,
+    PriceResult,
+    Sale,
+    StoredValueAccount,
+    StoreSettings,
+    StreamConfig,
+    StreamStatus,
+    TenderInput,
+)
 
 
 def basket_total(store: aisle.Edge, items: dict[str, int]) -> aisle.Money:
@@ -103,6 +116,63 @@ def what_if() -> PriceResult:
     same: str = aisle.price_json(json.dumps(request))
     assert json.loads(same)["total"] == result["total"]
     return result
+
+
+def gift_cards_and_exchanges(store: aisle.Edge, sale: Sale) -> Exchange:
+    sv: aisle.StoredValue = store.stored_value
+    account: StoredValueAccount = sv.issue("gift_card", "GC-7", Money(5000, "CHF"), reason="sold")
+    sv.load("gift_card", "GC-7", Money(100, "CHF"))
+    sv.freeze("gift_card", "GC-7", "stolen")
+    balance: Money = sv.balance(account["kind"], account["id"])
+    print(balance, [e["entry_type"] for e in sv.history("gift_card", "GC-7")], len(sv.accounts("store_credit")))
+    for movement in sale.get("stored_value", []):
+        print(movement["account_id"], movement["balance_after"]["minor"])
+    store.return_items_to_account(sale["receipt_no"], [{"line_no": 1, "quantity": 1}], "x", kind="store_credit", account_id="SC-1")
+    cart = store.new_cart()
+    x = store.exchange(sale["receipt_no"], [{"line_no": 2, "quantity": 1}], cart, [], "size", excess_to="store_credit")
+    linked: Optional[str] = x["refund"].get("exchange_with")
+    print(linked, x["difference"]["minor"])
+    return x
+
+
+def forward(store: aisle.Edge, hq: aisle.Ingest) -> IngestReport:
+    streams: aisle.Streams = store.streams
+    config: StreamConfig = {"name": "insights", "max_bytes": 1 << 20, "when_full": "drop_oldest", "storage": "memory"}
+    streams.create(config)
+    exporter: ExporterConfig = {
+        "name": "hq",
+        "sink": {"type": "http", "url": "https://hq.example/ingest", "compression": "gzip", "headers": [("Authorization", "Bearer x")]},
+        "start_at": {"at": "seq", "seq": 10},
+        "retry": {"initial_ms": 100, "max_ms": 1000, "probe_ms": 100},
+    }
+    streams.add_exporter("insights", exporter)
+    streams.add_exporter("insights", '{"name": "usb", "sink": {"type": "directory", "path": "/media/usb"}}')
+    seq: int = streams.append("insights", {"count": 1})
+    seqs: list[int] = streams.append_batch("insights", [b"{}", "[]", [1, 2]])
+
+    def deliver(batch: aisle.Batch) -> None:
+        for record in batch.records:
+            print(batch.idempotency_key, record.seq, record.at_ms, json.loads(record.payload))
+
+    streams.add_exporter("insights", {"name": "cb", "sink": {"type": "callback"}})
+    streams.set_callback("insights", "cb", deliver)
+    streams.start()
+    drained: bool = streams.flush(5.0)
+    status: list[StreamStatus] = streams.status()
+    for exporter_status in status[0]["exporters"]:
+        print(exporter_status["state"], exporter_status["last_error"], exporter_status["backlog_records"])
+    streams.emit_status_every("insights", 60.0)
+    streams.stop()
+    records: list[aisle.Record] = streams.read("insights", after_seq=seq, max_records=10)
+    body = aisle.Batch.decode(b"{}").to_ndjson() if not records else b""
+    report = hq.receive(body, deliver, content_encoding=None)
+    print(drained, seqs, report["applied"], hq.high_water("s", "d", "insights"))
+    try:
+        streams.append("insights", b"x" * (2 << 20))
+    except (aisle.StreamFullError, aisle.InvalidPayloadError) as e:
+        assert isinstance(e, aisle.ForwardError)
+        print(e.code)
+    return report
 
 
 def main() -> None:

@@ -18,6 +18,11 @@ rules as every other register, handheld and backend that links the core::
 Results with many fields (priced carts, sales, receipts, settings) are plain dicts; their
 shapes are the ``TypedDict``s in :mod:`aisle.types`. Amounts in them are
 ``{"minor": 357, "currency": "EUR"}``; ``Money.from_dict`` turns one into a ``Money``.
+
+Gift cards and store credit live in ``store.stored_value``; exchanges are ``store.exchange()``.
+Store-and-forward (durable streams, exporters to HTTP, MQTT, a directory or a Python
+function) is ``store.streams``; ``aisle.Ingest`` applies forwarded batches exactly once on
+the receiving side.
 """
 
 from __future__ import annotations
@@ -26,22 +31,30 @@ from . import types
 from ._enums import CartStatus
 from ._native import (
     SCHEMA_VERSION,
+    Batch,
     Cart,
     CartLine,
     Edge,
+    Ingest,
     Money,
     Product,
+    Record,
+    StoredValue,
     StoreStats,
+    Streams,
     error_codes,
     price,
     price_json,
 )
+from . import _forward as _forward  # stops forwarding at interpreter exit
 from ._inputs import card, cash, discount, gift_card, store_credit
 from ._errors import (
     ERROR_CLASSES,
     AisleError,
     AisleValueError,
     CommerceError,
+    ForwardError,
+    SyncError,
     StoreError,
     UnknownCurrencyError,
     CurrencyMismatchError,
@@ -78,6 +91,19 @@ from ._errors import (
     StoredValueFrozenError,
     StoredValueClosedError,
     StoredValueCurrencyMismatchError,
+    StreamNotFoundError,
+    StreamExistsError,
+    StreamFullError,
+    ExporterNotFoundError,
+    InvalidPayloadError,
+    IngestRejectedError,
+    SyncBadSignatureError,
+    SyncUnknownDeviceError,
+    SyncScopeError,
+    SyncReplayError,
+    SyncDecodeError,
+    SyncUnsupportedVersionError,
+    SyncClockSkewError,
     StoreNotADatabaseError,
     StoreCorruptError,
     StoreSchemaTooNewError,
@@ -92,13 +118,18 @@ ROUNDING_MODES = ("half_even", "half_up", "half_down", "up", "down")
 __all__ = [
     "SCHEMA_VERSION",
     "ROUNDING_MODES",
+    "Batch",
     "Cart",
     "CartLine",
     "CartStatus",
     "Edge",
+    "Ingest",
     "Money",
     "Product",
+    "Record",
+    "StoredValue",
     "StoreStats",
+    "Streams",
     "error_codes",
     "price",
     "price_json",
@@ -112,6 +143,8 @@ __all__ = [
     "AisleError",
     "AisleValueError",
     "CommerceError",
+    "ForwardError",
+    "SyncError",
     "StoreError",
     "UnknownCurrencyError",
     "CurrencyMismatchError",
@@ -148,6 +181,19 @@ __all__ = [
     "StoredValueFrozenError",
     "StoredValueClosedError",
     "StoredValueCurrencyMismatchError",
+    "StreamNotFoundError",
+    "StreamExistsError",
+    "StreamFullError",
+    "ExporterNotFoundError",
+    "InvalidPayloadError",
+    "IngestRejectedError",
+    "SyncBadSignatureError",
+    "SyncUnknownDeviceError",
+    "SyncScopeError",
+    "SyncReplayError",
+    "SyncDecodeError",
+    "SyncUnsupportedVersionError",
+    "SyncClockSkewError",
     "StoreNotADatabaseError",
     "StoreCorruptError",
     "StoreSchemaTooNewError",

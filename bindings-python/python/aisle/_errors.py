@@ -1,8 +1,9 @@
-"""Aisle's exception classes: one per stable error code, under three families.
+"""Aisle's exception classes: one per stable error code, under five families.
 
 Every error raised by Aisle is an ``AisleError`` with a stable ``code`` (e.g. ``"UNKNOWN_SKU"``)
 and a message that says what was wrong. Each code has its own class (``UnknownSkuError``) under
-a family base (``AisleValueError``, ``CommerceError``, ``StoreError``), so callers catch as
+a family base (``AisleValueError``, ``CommerceError``, ``ForwardError``, ``SyncError``,
+``StoreError``), so callers catch as
 broadly or narrowly as they like::
 
     try:
@@ -37,6 +38,14 @@ class AisleValueError(AisleError, ValueError):
 
 class CommerceError(AisleError):
     """A catalog or cart rule was broken (unknown SKU, bad quantity, ...)."""
+
+
+class ForwardError(AisleError):
+    """A store-and-forward rule: streams, exporters, payloads, ingest."""
+
+
+class SyncError(AisleError):
+    """Replication refused a message: signature, device, scope, replay, format, clock."""
 
 
 class StoreError(AisleError):
@@ -183,6 +192,58 @@ class StoredValueCurrencyMismatchError(CommerceError):
     """STORED_VALUE_CURRENCY_MISMATCH: The account is in another currency than the amount."""
 
 
+class StreamNotFoundError(ForwardError):
+    """STREAM_NOT_FOUND: No stream with that name."""
+
+
+class StreamExistsError(ForwardError):
+    """STREAM_EXISTS: The stream exists with another storage or payload format."""
+
+
+class StreamFullError(ForwardError):
+    """STREAM_FULL: The append does not fit under the stream's max_bytes and its policy is to reject new data; nothing stored was touched."""
+
+
+class ExporterNotFoundError(ForwardError):
+    """EXPORTER_NOT_FOUND: The stream has no exporter with that name."""
+
+
+class InvalidPayloadError(ForwardError):
+    """INVALID_PAYLOAD: A payload is not one JSON value on a JSON stream, or larger than the stream's max_bytes."""
+
+
+class IngestRejectedError(ForwardError):
+    """INGEST_REJECTED: A batch was not applied: a malformed or oversized body, or the application refused it."""
+
+
+class SyncBadSignatureError(SyncError):
+    """SYNC_BAD_SIGNATURE: A sync message does not carry the valid signature of the device it claims to be from."""
+
+
+class SyncUnknownDeviceError(SyncError):
+    """SYNC_UNKNOWN_DEVICE: The sending device is not enrolled on this replica."""
+
+
+class SyncScopeError(SyncError):
+    """SYNC_SCOPE: The device may not read or write that scope."""
+
+
+class SyncReplayError(SyncError):
+    """SYNC_REPLAY: The message was already received (or is older than the replay window)."""
+
+
+class SyncDecodeError(SyncError):
+    """SYNC_DECODE: Not a valid sync message (truncated, garbled)."""
+
+
+class SyncUnsupportedVersionError(SyncError):
+    """SYNC_UNSUPPORTED_VERSION: The message's sync format version is newer than this build reads."""
+
+
+class SyncClockSkewError(SyncError):
+    """SYNC_CLOCK_SKEW: A timestamp in the message is too far ahead of this device's clock."""
+
+
 class StoreNotADatabaseError(StoreError):
     """STORE_NOT_A_DATABASE: The file is not an Aisle store (not SQLite, or another app's database)."""
 
@@ -247,6 +308,19 @@ ERROR_CLASSES: dict[str, type[AisleError]] = {
     "STORED_VALUE_FROZEN": StoredValueFrozenError,
     "STORED_VALUE_CLOSED": StoredValueClosedError,
     "STORED_VALUE_CURRENCY_MISMATCH": StoredValueCurrencyMismatchError,
+    "STREAM_NOT_FOUND": StreamNotFoundError,
+    "STREAM_EXISTS": StreamExistsError,
+    "STREAM_FULL": StreamFullError,
+    "EXPORTER_NOT_FOUND": ExporterNotFoundError,
+    "INVALID_PAYLOAD": InvalidPayloadError,
+    "INGEST_REJECTED": IngestRejectedError,
+    "SYNC_BAD_SIGNATURE": SyncBadSignatureError,
+    "SYNC_UNKNOWN_DEVICE": SyncUnknownDeviceError,
+    "SYNC_SCOPE": SyncScopeError,
+    "SYNC_REPLAY": SyncReplayError,
+    "SYNC_DECODE": SyncDecodeError,
+    "SYNC_UNSUPPORTED_VERSION": SyncUnsupportedVersionError,
+    "SYNC_CLOCK_SKEW": SyncClockSkewError,
     "STORE_NOT_A_DATABASE": StoreNotADatabaseError,
     "STORE_CORRUPT": StoreCorruptError,
     "STORE_SCHEMA_TOO_NEW": StoreSchemaTooNewError,

@@ -5,6 +5,10 @@ parsed from the core's JSON, so they print, compare, ``json.dumps`` and load int
 as they are. These classes only describe those dicts for type checkers (``mypy --strict``,
 editors); nothing here converts or checks anything at run time.
 
+Gift cards and store credit (:class:`StoredValueAccount`, :class:`StoredValueEntry`),
+exchanges (:class:`Exchange`) and store-and-forward (:class:`StreamConfig`,
+:class:`ExporterConfig`, :class:`StreamStatus`, :class:`IngestReport`) follow the same rules.
+
 Conventions, the same in every language Aisle speaks:
 
 * an amount is ``{"minor": 1234, "currency": "EUR"}`` (:class:`MoneyDict`): exact integer minor
@@ -19,7 +23,7 @@ Input dicts (tenders, discounts, customers, return items) may give an amount as 
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Literal, Optional, TypedDict, Union
+from typing import Any, Dict, List, Literal, Optional, Tuple, TypedDict, Union
 
 from ._enums import CartStatus
 from ._native import Money
@@ -75,6 +79,30 @@ __all__ = [
     "PriceList",
     "Promotion",
     "PricingRequest",
+    "StoredValueKind",
+    "AccountStatus",
+    "EntryType",
+    "StoredValueAccount",
+    "StoredValueEntry",
+    "StoredValueMovement",
+    "Exchange",
+    "Storage",
+    "WhenFull",
+    "PayloadFormat",
+    "StreamConfig",
+    "StartAt",
+    "RetryPolicy",
+    "HttpSink",
+    "MqttTls",
+    "MqttSink",
+    "DirectorySink",
+    "CallbackSink",
+    "SinkConfig",
+    "ExporterConfig",
+    "ExporterState",
+    "ExporterStatus",
+    "StreamStatus",
+    "IngestReport",
 ]
 
 # ---- values -------------------------------------------------------------------------------
@@ -275,6 +303,10 @@ class TenderInput(_TenderInputRequired, total=False):
     reference: str
 
 
+StoredValueKind = Union[Literal["gift_card"], Literal["store_credit"]]
+"""The two kinds of stored value, spelled as their tenders."""
+
+
 class _SettledTenderRequired(TypedDict):
     kind: TenderKind
     amount: MoneyDict  # what it contributed (negative on a refund)
@@ -335,9 +367,17 @@ class SaleLine(_SaleLineRequired, total=False):
     returns_line: int  # on a refund: the original line
 
 
-class Sale(TypedDict):
-    """A completed sale or refund (refund amounts are negative)."""
+class StoredValueMovement(TypedDict):
+    """What one gift card / store credit tender of a sale or refund did to its account."""
 
+    tender_index: int  # into settlement["tenders"]
+    kind: StoredValueKind
+    account_id: str  # for a refund to new store credit: the id it was given, "SC-<receipt>"
+    amount: MoneyDict  # negative for a redemption, positive for a credit
+    balance_after: MoneyDict
+
+
+class _SaleRequired(TypedDict):
     receipt_no: str
     kind: SaleKind
     store_id: str
@@ -358,6 +398,22 @@ class Sale(TypedDict):
     settlement: Settlement
     original: Optional[str]  # on a refund: the receipt it returns against
     reason: Optional[str]
+
+
+class Sale(_SaleRequired, total=False):
+    """A completed sale or refund (refund amounts are negative). ``stored_value`` and
+    ``exchange_with`` are present only when they say something."""
+
+    stored_value: List[StoredValueMovement]  # per gift card / store credit tender
+    exchange_with: str  # the other receipt of an exchange
+
+
+class Exchange(TypedDict):
+    """What ``Edge.exchange()`` returns: the two linked receipts."""
+
+    refund: Sale  # the return, against the original receipt
+    sale: Sale  # the new sale, numbered right after the refund
+    difference: MoneyDict  # paid by the customer (positive) or given back (negative)
 
 
 class ReturnItem(TypedDict):
@@ -389,14 +445,16 @@ class ReceiptTax(TypedDict):
     amount: MoneyDict
 
 
-class ReceiptTender(TypedDict):
-    label: str  # "Cash", "VISA ****4242"
+class _ReceiptTenderRequired(TypedDict):
+    label: str  # "Cash", "VISA ****4242", "Gift card ****0123"
     amount: MoneyDict
 
 
-class Receipt(TypedDict):
-    """A receipt as data (``Edge.receipt_text()`` renders it for a printer)."""
+class ReceiptTender(_ReceiptTenderRequired, total=False):
+    balance: MoneyDict  # a gift card's or store credit's balance after (printed "Balance")
 
+
+class _ReceiptRequired(TypedDict):
     store_name: str
     store_id: str
     device_id: str
@@ -413,6 +471,12 @@ class Receipt(TypedDict):
     footer: List[str]
     is_refund: bool
     original_receipt_no: Optional[str]
+
+
+class Receipt(_ReceiptRequired, total=False):
+    """A receipt as data (``Edge.receipt_text()`` renders it for a printer)."""
+
+    exchange_with: str  # the other receipt of an exchange
 
 
 # ---- settings -----------------------------------------------------------------------------
@@ -560,3 +624,219 @@ class PricingRequest(_PricingRequestRequired, total=False):
     tenders: List[TenderInput]
     tender_policy: TenderPolicy
     offline_exposure: int
+
+
+# ---- gift cards and store credit ----------------------------------------------------------
+
+AccountStatus = Union[Literal["active"], Literal["frozen"], Literal["closed"]]
+EntryType = Union[
+    Literal["issue"],
+    Literal["load"],
+    Literal["redeem"],
+    Literal["refund"],
+    Literal["adjust"],
+    Literal["freeze"],
+    Literal["unfreeze"],
+    Literal["close"],
+]
+
+
+class StoredValueAccount(TypedDict):
+    """A gift card or store credit account (``store.stored_value.account(kind, id)``)."""
+
+    kind: StoredValueKind
+    id: str
+    currency: str
+    balance: MoneyDict  # the sum of the entries; never negative
+    status: AccountStatus
+    expires_at_ms: Optional[int]
+    created_at_ms: int
+
+
+class StoredValueEntry(TypedDict):
+    """One entry of an account's append-only ledger."""
+
+    seq: int
+    kind: StoredValueKind
+    account_id: str
+    entry_type: EntryType
+    amount: MoneyDict  # signed: credits positive, redemptions negative, status changes zero
+    balance_after: MoneyDict
+    at_ms: int
+    receipt_no: Optional[str]  # the sale or refund that moved the money
+    reason: Optional[str]
+
+
+# ---- store-and-forward --------------------------------------------------------------------
+
+Storage = Union[Literal["durable"], Literal["memory"]]
+WhenFull = Union[Literal["reject"], Literal["drop_oldest"]]
+PayloadFormat = Union[Literal["json"], Literal["bytes"]]
+
+
+class _StreamConfigRequired(TypedDict):
+    name: str  # 1-64 of A-Z a-z 0-9 . _ -
+    max_bytes: int  # cap on the payload bytes held
+    when_full: WhenFull  # no default: decide which data is the one to lose
+
+
+class StreamConfig(_StreamConfigRequired, total=False):
+    """A stream (``docs/schemas/stream.schema.json``): ``Streams.create()`` takes it,
+    ``Streams.config()`` / ``list()`` return it with every key."""
+
+    storage: Storage  # default "durable"
+    max_age_ms: Optional[int]  # TTL; None: none
+    priority: int  # higher first on a shared link
+    format: PayloadFormat  # default "json"
+
+
+class _StartAtRequired(TypedDict):
+    at: Union[Literal["oldest"], Literal["latest"], Literal["seq"]]
+
+
+class StartAt(_StartAtRequired, total=False):
+    """Where a new exporter starts: ``{"at": "oldest"}``, ``{"at": "latest"}`` or
+    ``{"at": "seq", "seq": 42}``."""
+
+    seq: int
+
+
+class RetryPolicy(TypedDict):
+    initial_ms: int
+    max_ms: int
+    probe_ms: int  # how often a down link is probed
+
+
+class _HttpSinkRequired(TypedDict):
+    type: Literal["http"]
+    url: str
+
+
+class HttpSink(_HttpSinkRequired, total=False):
+    format: Union[Literal["json"], Literal["ndjson"]]
+    compression: Union[Literal["none"], Literal["gzip"], Literal["zstd"]]
+    headers: List[Tuple[str, str]]  # e.g. [("Authorization", "Bearer ...")]
+    timeout_ms: int
+    ca_pem: Optional[str]
+
+
+class _MqttTlsRequired(TypedDict):
+    ca_pem: str
+
+
+class MqttTls(_MqttTlsRequired, total=False):
+    client_cert_pem: Optional[str]
+    client_key_pem: Optional[str]
+
+
+class _MqttSinkRequired(TypedDict):
+    type: Literal["mqtt"]
+    host: str
+    port: int
+
+
+class MqttSink(_MqttSinkRequired, total=False):
+    client_id: Optional[str]
+    topic: str  # placeholders {store}, {device}, {stream}
+    compression: Union[Literal["none"], Literal["gzip"], Literal["zstd"]]
+    tls: Optional[MqttTls]
+    keep_alive_s: int
+    timeout_ms: int
+
+
+class _DirectorySinkRequired(TypedDict):
+    type: Literal["directory"]
+    path: str
+
+
+class DirectorySink(_DirectorySinkRequired, total=False):
+    max_file_bytes: int
+
+
+class CallbackSink(TypedDict):
+    """A Python function registered with ``Streams.set_callback()``."""
+
+    type: Literal["callback"]
+
+
+SinkConfig = Union[HttpSink, MqttSink, DirectorySink, CallbackSink]
+
+
+class _ExporterConfigRequired(TypedDict):
+    name: str
+    sink: SinkConfig
+
+
+class ExporterConfig(_ExporterConfigRequired, total=False):
+    """An exporter (``docs/schemas/exporter.schema.json``) for ``Streams.add_exporter()``."""
+
+    batch_max_records: int
+    batch_max_bytes: int
+    batch_interval_ms: int
+    max_bytes_per_sec: Optional[int]
+    start_at: StartAt
+    enabled: bool
+    retry: RetryPolicy
+    dead_letter: Optional[str]
+
+
+ExporterState = Union[
+    Literal["idle"],
+    Literal["sending"],
+    Literal["retrying"],
+    Literal["disabled"],
+    Literal["waiting_for_callback"],
+    Literal["stopped"],
+]
+
+
+class ExporterStatus(TypedDict):
+    stream: str
+    name: str
+    kind: Union[Literal["http"], Literal["mqtt"], Literal["directory"], Literal["callback"]]
+    enabled: bool
+    state: ExporterState
+    acked_seq: int
+    backlog_records: int
+    backlog_bytes: int
+    oldest_unsent_age_ms: Optional[int]
+    last_error: Optional[str]  # e.g. a callback's exception, "ValueError: HQ is down"
+    last_error_ms: Optional[int]
+    last_ack_ms: Optional[int]
+    delivered_records: int
+    delivered_bytes: int
+    dead_lettered: int
+    attempts: int  # consecutive failed attempts of the current batch
+    records_per_sec: float  # over the last minute (a rate, not money)
+    bytes_per_sec: float
+
+
+class StreamStatus(TypedDict):
+    """What ``Streams.status()`` / ``stream_status()`` return per stream."""
+
+    name: str
+    storage: Storage
+    priority: int
+    when_full: WhenFull
+    records: int  # held: unsent, or sent but not acknowledged by every exporter
+    bytes: int
+    max_bytes: int
+    first_seq: Optional[int]
+    last_seq: int  # 0: nothing appended yet
+    oldest_age_ms: Optional[int]
+    dropped_full: int
+    dropped_expired: int
+    rejected_full: int
+    exporters: List[ExporterStatus]
+
+
+class IngestReport(TypedDict):
+    """What ``Ingest.receive()`` did with one batch."""
+
+    key: str  # the batch's idempotency key, store/device/stream/first-last
+    store: str
+    device: str
+    stream: str
+    applied: int  # records handed to the application
+    duplicates: int  # records skipped: applied before
+    high_seq: int  # the high-water mark after this batch
