@@ -162,6 +162,28 @@ pub enum Error {
     #[error("SYNC_CLOCK_SKEW: a timestamp from device {device} is {ahead_ms} ms ahead of this clock (at most {max_ms} ms allowed)")]
     SyncClockSkew { device: String, ahead_ms: u64, max_ms: u64 },
 
+    // ---- vision -------------------------------------------------------------------------
+    #[error("MODEL_DESCRIPTOR_INVALID: model descriptor {source_name}: {reason}")]
+    ModelDescriptorInvalid { source_name: String, reason: String },
+
+    #[error("MODEL_HASH_MISMATCH: model file {path} has SHA-256 {found}, its descriptor {model:?} expects {expected}")]
+    ModelHashMismatch { model: String, path: String, expected: String, found: String },
+
+    #[error("MODEL_INVALID: model {model:?}: {reason}")]
+    ModelInvalid { model: String, reason: String },
+
+    #[error("MODEL_IO: cannot read {path}: {detail}")]
+    ModelIo { path: PathBuf, detail: String },
+
+    #[error("FRAME_INVALID: {reason}")]
+    FrameInvalid { reason: String },
+
+    #[error("IMAGE_INVALID: {source_name} is not a JPEG or PNG image Aisle can decode: {detail}")]
+    ImageInvalid { source_name: String, detail: String },
+
+    #[error("INFERENCE_FAILED: model {model:?} failed on a frame: {detail}")]
+    InferenceFailed { model: String, detail: String },
+
     // ---- store --------------------------------------------------------------------------
     #[error("STORE_NOT_A_DATABASE: {path} is not an Aisle store (not a SQLite database): {detail}")]
     StoreNotADatabase { path: PathBuf, detail: String },
@@ -239,6 +261,13 @@ impl Error {
             Error::SyncDecode { .. } => "SYNC_DECODE",
             Error::SyncUnsupportedVersion { .. } => "SYNC_UNSUPPORTED_VERSION",
             Error::SyncClockSkew { .. } => "SYNC_CLOCK_SKEW",
+            Error::ModelDescriptorInvalid { .. } => "MODEL_DESCRIPTOR_INVALID",
+            Error::ModelHashMismatch { .. } => "MODEL_HASH_MISMATCH",
+            Error::ModelInvalid { .. } => "MODEL_INVALID",
+            Error::ModelIo { .. } => "MODEL_IO",
+            Error::FrameInvalid { .. } => "FRAME_INVALID",
+            Error::ImageInvalid { .. } => "IMAGE_INVALID",
+            Error::InferenceFailed { .. } => "INFERENCE_FAILED",
             Error::StoreNotADatabase { .. } => "STORE_NOT_A_DATABASE",
             Error::StoreCorrupt { .. } => "STORE_CORRUPT",
             Error::StoreSchemaTooNew { .. } => "STORE_SCHEMA_TOO_NEW",
@@ -309,6 +338,13 @@ impl Error {
         ("SYNC_DECODE", ErrorKind::Sync),
         ("SYNC_UNSUPPORTED_VERSION", ErrorKind::Sync),
         ("SYNC_CLOCK_SKEW", ErrorKind::Sync),
+        ("MODEL_DESCRIPTOR_INVALID", ErrorKind::Vision),
+        ("MODEL_HASH_MISMATCH", ErrorKind::Vision),
+        ("MODEL_INVALID", ErrorKind::Vision),
+        ("MODEL_IO", ErrorKind::Vision),
+        ("FRAME_INVALID", ErrorKind::Vision),
+        ("IMAGE_INVALID", ErrorKind::Vision),
+        ("INFERENCE_FAILED", ErrorKind::Vision),
         ("STORE_NOT_A_DATABASE", ErrorKind::Store),
         ("STORE_CORRUPT", ErrorKind::Store),
         ("STORE_SCHEMA_TOO_NEW", ErrorKind::Store),
@@ -369,6 +405,13 @@ impl Error {
         "SYNC_DECODE",
         "SYNC_UNSUPPORTED_VERSION",
         "SYNC_CLOCK_SKEW",
+        "MODEL_DESCRIPTOR_INVALID",
+        "MODEL_HASH_MISMATCH",
+        "MODEL_INVALID",
+        "MODEL_IO",
+        "FRAME_INVALID",
+        "IMAGE_INVALID",
+        "INFERENCE_FAILED",
         "STORE_NOT_A_DATABASE",
         "STORE_CORRUPT",
         "STORE_SCHEMA_TOO_NEW",
@@ -390,6 +433,8 @@ pub enum ErrorKind {
     Forward,
     /// Replication: messages, signatures, scopes, clocks.
     Sync,
+    /// Edge vision: model descriptors and files, frames, inference.
+    Vision,
     /// The device's SQLite file.
     Store,
 }
@@ -401,6 +446,7 @@ impl ErrorKind {
             ErrorKind::Commerce => "commerce",
             ErrorKind::Forward => "forward",
             ErrorKind::Sync => "sync",
+            ErrorKind::Vision => "vision",
             ErrorKind::Store => "store",
         }
     }
@@ -485,6 +531,18 @@ mod tests {
             Error::SyncDecode { detail: "d".into() },
             Error::SyncUnsupportedVersion { found: 9, supported: 1 },
             Error::SyncClockSkew { device: "d".into(), ahead_ms: 2, max_ms: 1 },
+            Error::ModelDescriptorInvalid { source_name: "m.json".into(), reason: "r".into() },
+            Error::ModelHashMismatch {
+                model: "m".into(),
+                path: "m.onnx".into(),
+                expected: "00".into(),
+                found: "11".into(),
+            },
+            Error::ModelInvalid { model: "m".into(), reason: "r".into() },
+            Error::ModelIo { path: "m.onnx".into(), detail: "d".into() },
+            Error::FrameInvalid { reason: "r".into() },
+            Error::ImageInvalid { source_name: "a.png".into(), detail: "d".into() },
+            Error::InferenceFailed { model: "m".into(), detail: "d".into() },
             Error::StoreNotADatabase { path: "p".into(), detail: "d".into() },
             Error::StoreCorrupt { path: "p".into(), detail: "d".into() },
             Error::StoreSchemaTooNew { path: "p".into(), found: 9, supported: 1 },
