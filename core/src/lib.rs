@@ -24,6 +24,8 @@ pub mod forward;
 pub mod money;
 pub mod store;
 pub mod sync;
+#[cfg(feature = "vision")]
+pub mod vision;
 
 pub use commerce::{Cart, CartLine, Catalog, Product, StoredValue, StoredValueKind};
 pub use edge::{Edge, EdgeConfig, StoreStats};
