@@ -357,7 +357,7 @@ impl Streams {
     }
 
     /// How long (seconds) a group-commit leader waits for more appends before committing
-    /// (default 0: at once).
+    /// (default 0: at once; the core caps it at 0.1 s).
     fn set_group_commit_wait(&self, py: Python<'_>, wait: f64) -> Res<()> {
         let wait = seconds(wait, "wait")?;
         py.detach(|| self.inner.set_group_commit_wait(wait));

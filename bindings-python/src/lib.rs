@@ -842,7 +842,7 @@ fn error_codes() -> Vec<&'static str> {
     aisle::Error::ALL_CODES.to_vec()
 }
 
-/// The error family of a code (`"value"`, `"commerce"`, `"forward"`, `"sync"`, `"store"`), used by `aisle._errors`
+/// The error family of a code (`"value"`, `"commerce"`, `"forward"`, `"sync"`, `"vision"`, `"store"`), used by `aisle._errors`
 /// to build the exception hierarchy from the core's own table.
 #[pyfunction]
 fn error_kinds() -> Vec<(&'static str, &'static str)> {

@@ -14,6 +14,7 @@ def test_every_core_code_has_its_class_in_the_right_family() -> None:
         "commerce": aisle.CommerceError,
         "forward": aisle.ForwardError,
         "sync": aisle.SyncError,
+        "vision": aisle.VisionError,
         "store": aisle.StoreError,
     }
     kinds = dict(_native.error_kinds())

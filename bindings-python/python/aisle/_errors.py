@@ -1,9 +1,9 @@
-"""Aisle's exception classes: one per stable error code, under five families.
+"""Aisle's exception classes: one per stable error code, under six families.
 
 Every error raised by Aisle is an ``AisleError`` with a stable ``code`` (e.g. ``"UNKNOWN_SKU"``)
 and a message that says what was wrong. Each code has its own class (``UnknownSkuError``) under
 a family base (``AisleValueError``, ``CommerceError``, ``ForwardError``, ``SyncError``,
-``StoreError``), so callers catch as
+``VisionError``, ``StoreError``), so callers catch as
 broadly or narrowly as they like::
 
     try:
@@ -46,6 +46,10 @@ class ForwardError(AisleError):
 
 class SyncError(AisleError):
     """Replication refused a message: signature, device, scope, replay, format, clock."""
+
+
+class VisionError(AisleError):
+    """Edge vision: a model descriptor or file, a frame, an image, inference."""
 
 
 class StoreError(AisleError):
@@ -244,6 +248,34 @@ class SyncClockSkewError(SyncError):
     """SYNC_CLOCK_SKEW: A timestamp in the message is too far ahead of this device's clock."""
 
 
+class ModelDescriptorInvalidError(VisionError):
+    """MODEL_DESCRIPTOR_INVALID: A model descriptor is malformed or invalid; the message says what."""
+
+
+class ModelHashMismatchError(VisionError):
+    """MODEL_HASH_MISMATCH: The model file's SHA-256 is not the one its descriptor expects."""
+
+
+class ModelInvalidError(VisionError):
+    """MODEL_INVALID: The model cannot be loaded, or does not match its descriptor."""
+
+
+class ModelIoError(VisionError):
+    """MODEL_IO: A model file cannot be read."""
+
+
+class FrameInvalidError(VisionError):
+    """FRAME_INVALID: A frame's buffer does not match its width, height and pixel format."""
+
+
+class ImageInvalidError(VisionError):
+    """IMAGE_INVALID: Not a JPEG or PNG image Aisle can decode."""
+
+
+class InferenceFailedError(VisionError):
+    """INFERENCE_FAILED: The model failed on a frame."""
+
+
 class StoreNotADatabaseError(StoreError):
     """STORE_NOT_A_DATABASE: The file is not an Aisle store (not SQLite, or another app's database)."""
 
@@ -321,6 +353,13 @@ ERROR_CLASSES: dict[str, type[AisleError]] = {
     "SYNC_DECODE": SyncDecodeError,
     "SYNC_UNSUPPORTED_VERSION": SyncUnsupportedVersionError,
     "SYNC_CLOCK_SKEW": SyncClockSkewError,
+    "MODEL_DESCRIPTOR_INVALID": ModelDescriptorInvalidError,
+    "MODEL_HASH_MISMATCH": ModelHashMismatchError,
+    "MODEL_INVALID": ModelInvalidError,
+    "MODEL_IO": ModelIoError,
+    "FRAME_INVALID": FrameInvalidError,
+    "IMAGE_INVALID": ImageInvalidError,
+    "INFERENCE_FAILED": InferenceFailedError,
     "STORE_NOT_A_DATABASE": StoreNotADatabaseError,
     "STORE_CORRUPT": StoreCorruptError,
     "STORE_SCHEMA_TOO_NEW": StoreSchemaTooNewError,
