@@ -11,9 +11,12 @@
 //! re-describes them. Money is always `Money` (integer minor units) and percentages decimal
 //! strings: no float reaches an amount.
 //!
+//! Store-and-forward (`Edge.streams()`, the callback exporter, `Ingest`) is in `forward.rs`;
+//! gift cards, store credit and exchanges in `stored_value.rs`.
+//!
 //! Generated Kotlin lands in package `dev.aisle` (see `uniffi.toml`); the hand-written
 //! `src/main/kotlin/dev/aisle/Idioms.kt` adds operators, `Money.parse`, tender constructors,
-//! `SoldBy` and `AisleException.code`/`kind` on top.
+//! `SoldBy`, `AisleException.code`/`kind` and the lambda forms of `BatchHandler` on top.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -27,6 +30,11 @@ use aisle::commerce::{CartStatus, RefundTo, Sale, SoldBy};
 use aisle::{ErrorKind, Percent, RoundingMode};
 
 uniffi::setup_scaffolding!("aisle");
+
+mod forward;
+mod stored_value;
+
+use stored_value::StoredValueMovement;
 
 type Result<T, E = AisleError> = std::result::Result<T, E>;
 
@@ -108,6 +116,26 @@ aisle_errors! {
     StoredValueFrozen = "STORED_VALUE_FROZEN": "the account is frozen: no loads, redemptions or refunds until unfrozen.",
     StoredValueClosed = "STORED_VALUE_CLOSED": "the account is closed for good.",
     StoredValueCurrencyMismatch = "STORED_VALUE_CURRENCY_MISMATCH": "the account is in another currency than the amount.",
+    StreamNotFound = "STREAM_NOT_FOUND": "no stream with that name.",
+    StreamExists = "STREAM_EXISTS": "a stream with that name exists with another storage or payload format.",
+    StreamFull = "STREAM_FULL": "the stream is at its byte cap and its policy is to reject new records.",
+    ExporterNotFound = "EXPORTER_NOT_FOUND": "the stream has no exporter with that name.",
+    InvalidPayload = "INVALID_PAYLOAD": "a payload the stream cannot take (not one JSON value for a JSON stream, too large).",
+    IngestRejected = "INGEST_REJECTED": "a batch was not applied: malformed, or the application's function threw.",
+    SyncBadSignature = "SYNC_BAD_SIGNATURE": "a sync message without the valid signature of the device it claims to be from.",
+    SyncUnknownDevice = "SYNC_UNKNOWN_DEVICE": "a sync message from a device not enrolled on this replica.",
+    SyncScope = "SYNC_SCOPE": "a device read or wrote a scope it may not.",
+    SyncReplay = "SYNC_REPLAY": "a sync message received before (or older than the replay window).",
+    SyncDecode = "SYNC_DECODE": "not a valid sync message.",
+    SyncUnsupportedVersion = "SYNC_UNSUPPORTED_VERSION": "a sync message of a newer format version.",
+    SyncClockSkew = "SYNC_CLOCK_SKEW": "a sync timestamp too far ahead of this device's clock.",
+    ModelDescriptorInvalid = "MODEL_DESCRIPTOR_INVALID": "a model descriptor that fails validation.",
+    ModelHashMismatch = "MODEL_HASH_MISMATCH": "a model file whose SHA-256 is not the one its descriptor names.",
+    ModelInvalid = "MODEL_INVALID": "a model file the inference engine cannot load, or of the wrong shape.",
+    ModelIo = "MODEL_IO": "a model file that cannot be read.",
+    FrameInvalid = "FRAME_INVALID": "a frame whose size or buffer does not match its format.",
+    ImageInvalid = "IMAGE_INVALID": "not a JPEG or PNG image Aisle can decode.",
+    InferenceFailed = "INFERENCE_FAILED": "the model failed on a frame.",
     StoreNotADatabase = "STORE_NOT_A_DATABASE": "the file is not a SQLite database (or another app's).",
     StoreCorrupt = "STORE_CORRUPT": "the file is damaged.",
     StoreSchemaTooNew = "STORE_SCHEMA_TOO_NEW": "the file was written by a newer Aisle.",
@@ -128,8 +156,14 @@ pub fn error_codes() -> Vec<String> {
 pub enum ErrorKind {
     /// Bad values: amounts, currencies, arguments.
     Value,
-    /// Catalog, cart and (later) sales rules.
+    /// Catalog, cart, sales, stored value rules.
     Commerce,
+    /// Streams, exporters and ingest (store-and-forward).
+    Forward,
+    /// Replication: messages, signatures, scopes, clocks.
+    Sync,
+    /// Edge vision: model descriptors and files, frames, inference.
+    Vision,
     /// The device's SQLite file.
     Store,
 }
@@ -615,6 +649,18 @@ pub struct SaleSummary {
     pub change: Money,
     /// `due − total`; zero without cash rounding or without cash.
     pub cash_rounding: Money,
+    /// What each gift card / store credit tender did to its account, in tender order (a
+    /// redemption is negative, a refund to an account positive), with the balance after.
+    #[uniffi(default)]
+    pub stored_value: Vec<StoredValueMovement>,
+    /// For the two receipts of an exchange: the other one (the refund names the sale, the
+    /// sale names the refund); `null` otherwise.
+    #[uniffi(default)]
+    pub exchange_with: Option<String>,
+    /// The store credit this refund issued or credited (`SC-<receipt number>` for new credit),
+    /// to print or hand to the customer; `null` if it credited none.
+    #[uniffi(default)]
+    pub store_credit_id: Option<String>,
 }
 
 impl From<&Sale> for SaleSummary {
@@ -625,6 +671,9 @@ impl From<&Sale> for SaleSummary {
             due: s.settlement.due.into(),
             change: s.settlement.change.into(),
             cash_rounding: s.settlement.cash_rounding.into(),
+            stored_value: s.stored_value.iter().map(StoredValueMovement::from).collect(),
+            exchange_with: s.exchange_with.clone(),
+            store_credit_id: s.store_credit_id().map(str::to_owned),
         }
     }
 }

@@ -82,3 +82,61 @@ fun Cart.complete(vararg tenders: TenderInput): SaleSummary = complete(tenders.t
 /** [Edge.returnItems] back to the original tenders (cards first, then cash). */
 fun Edge.returnItems(receiptNo: String, items: List<ReturnItem>, reason: String): SaleSummary =
     returnItems(receiptNo, items, reason, RefundTo.ORIGINAL_TENDERS)
+
+// ---- store-and-forward -----------------------------------------------------------------------
+
+/** A durable JSON stream: `streams.create(StreamConfig.durable("insights", 64L shl 20, WhenFull.DROP_OLDEST))`. */
+fun StreamConfig.Companion.durable(name: String, maxBytes: Long, whenFull: WhenFull): StreamConfig =
+    StreamConfig(name, maxBytes, whenFull, storage = Storage.DURABLE)
+
+/** An in-memory JSON stream (lost on restart). */
+fun StreamConfig.Companion.memory(name: String, maxBytes: Long, whenFull: WhenFull): StreamConfig =
+    StreamConfig(name, maxBytes, whenFull, storage = Storage.MEMORY)
+
+/** [Streams.append] of text (UTF-8): a JSON document for a JSON stream. */
+fun Streams.append(stream: String, text: String): Long = append(stream, text.encodeToByteArray())
+
+/** [Streams.appendBatch] of texts (UTF-8), in one transaction: all or none. */
+fun Streams.appendBatch(stream: String, texts: List<String>): List<Long> =
+    appendBatch(stream, texts.map { it.encodeToByteArray() })
+
+/** [Streams.flush] with a [kotlin.time.Duration]: `streams.flush(5.seconds)`. */
+fun Streams.flush(timeout: kotlin.time.Duration): Boolean = flush(java.time.Duration.ofNanos(timeout.inWholeNanoseconds))
+
+/** The payload as text (UTF-8), e.g. the JSON of a record of a JSON stream. */
+val StreamRecord.text: String
+    get() = payload.decodeToString()
+
+/**
+ * A [BatchHandler] of a function: returning acknowledges the batch, throwing anything refuses
+ * it with the throwable's `toString()` as the reason. `Throwable`, not only `Exception`: the
+ * generated glue would otherwise take an `Error` (say a failed assertion) as a normal return.
+ */
+fun batchHandler(apply: (Batch) -> Unit): BatchHandler = object : BatchHandler {
+    override fun handle(batch: Batch) {
+        try {
+            apply(batch)
+        } catch (e: BatchException) {
+            throw e
+        } catch (t: Throwable) {
+            throw BatchException.Failed(t.toString())
+        }
+    }
+}
+
+/**
+ * Registers the function a `Sink.Callback` exporter delivers to; it runs on the forwarding
+ * worker's thread. Returning acknowledges the batch; throwing makes the exporter retry it
+ * (the text becomes its `lastError`):
+ * `streams.setCallback("insights", "app") { batch -> upload(batch) }`.
+ */
+fun Streams.setCallback(stream: String, exporter: String, deliver: (Batch) -> Unit) =
+    setCallback(stream, exporter, batchHandler(deliver))
+
+/**
+ * Applies a batch body at the receiver: `apply` gets the records not applied before, on this
+ * thread, inside the ingest transaction; if it throws, nothing is recorded and this throws
+ * [AisleException.IngestRejected].
+ */
+fun Ingest.receive(body: ByteArray, contentEncoding: String? = null, apply: (Batch) -> Unit): IngestReport =
+    receive(body, contentEncoding, batchHandler(apply))

@@ -40,3 +40,39 @@ suspend fun Edge.returnItemsAsync(
 /** [Edge.receiptText] on [Dispatchers.IO]: reads and renders the receipt for a printer. */
 suspend fun Edge.receiptTextAsync(receiptNo: String, width: Int = 48): String =
     withContext(Dispatchers.IO) { receiptText(receiptNo, width) }
+
+/** [Edge.exchange] on [Dispatchers.IO]: the return and the new sale in one transaction. */
+suspend fun Edge.exchangeAsync(
+    originalReceipt: String,
+    items: List<ReturnItem>,
+    newCart: Cart,
+    tenders: List<TenderInput>,
+    reason: String,
+    excessTo: RefundTo,
+): ExchangeSummary = withContext(Dispatchers.IO) { exchange(originalReceipt, items, newCart, tenders, reason, excessTo) }
+
+/** [Streams.append] on [Dispatchers.IO]: returns the sequence number once it is on disk. */
+suspend fun Streams.appendAsync(stream: String, payload: ByteArray): Long =
+    withContext(Dispatchers.IO) { append(stream, payload) }
+
+/** [Streams.append] of text (UTF-8) on [Dispatchers.IO]. */
+suspend fun Streams.appendAsync(stream: String, text: String): Long = appendAsync(stream, text.encodeToByteArray())
+
+/** [Streams.appendBatch] on [Dispatchers.IO]: all or none, in one transaction. */
+suspend fun Streams.appendBatchAsync(stream: String, payloads: List<ByteArray>): List<Long> =
+    withContext(Dispatchers.IO) { appendBatch(stream, payloads) }
+
+/**
+ * [Streams.flush] on [Dispatchers.IO]: suspends until every enabled exporter has drained or
+ * [timeout] passes. A callback exporter's function may itself need the caller's thread (post to
+ * the main thread, `runBlocking` on a single-threaded dispatcher): this never holds it.
+ */
+suspend fun Streams.flushAsync(timeout: kotlin.time.Duration): Boolean =
+    withContext(Dispatchers.IO) { flush(timeout) }
+
+/** [Streams.stop] on [Dispatchers.IO]: waits for a batch in flight (and its callback) to finish. */
+suspend fun Streams.stopAsync() = withContext(Dispatchers.IO) { stop() }
+
+/** [Ingest.receive] on [Dispatchers.IO]; `apply` runs there, inside the ingest transaction. */
+suspend fun Ingest.receiveAsync(body: ByteArray, contentEncoding: String? = null, apply: (Batch) -> Unit): IngestReport =
+    withContext(Dispatchers.IO) { receive(body, contentEncoding, apply) }
