@@ -1,7 +1,7 @@
 //! Decoders: raw output tensors (plain `f32` slices with their shapes) to candidate boxes in
 //! frame pixels. No tract types here, so every decoder is tested on synthetic tensors.
 
-use super::descriptor::{Activation, SsdAnchors};
+use super::descriptor::{Activation, SsdAnchors, YoloVersion};
 use super::detection::{BBox, Candidate};
 
 /// An anchor box, normalised to the input: centre and size in 0..1 units.
@@ -197,6 +197,50 @@ pub(crate) fn decode_blazeface(
     out
 }
 
+/// YOLO decoding of an exported (grid already decoded) output: `raw` holds `n` candidates of
+/// (cx, cy, w, h, [objectness,] class scores) in input pixels, row-major for v5 and
+/// transposed (one row per value) for v8. The best class of each candidate is kept.
+pub(crate) fn decode_yolo(
+    raw: &[f32],
+    classes: usize,
+    version: YoloVersion,
+    activation: Activation,
+    min_score: f32,
+    sx: f32,
+    sy: f32,
+) -> Result<Vec<Candidate>, String> {
+    let per = classes + if version == YoloVersion::V5 { 5 } else { 4 };
+    if raw.is_empty() || raw.len() % per != 0 {
+        return Err(format!("YOLO output has {} values, not a multiple of {per} (4 box values, {classes} classes)", raw.len()));
+    }
+    let n = raw.len() / per;
+    // Value `k` of candidate `i`.
+    let at = |i: usize, k: usize| match version {
+        YoloVersion::V5 => raw[i * per + k],
+        YoloVersion::V8 => raw[k * n + i],
+    };
+    let first_class = if version == YoloVersion::V5 { 5 } else { 4 };
+    let mut out = Vec::new();
+    for i in 0..n {
+        let objectness = if version == YoloVersion::V5 { activate(at(i, 4), activation) } else { 1.0 };
+        if objectness < min_score {
+            continue;
+        }
+        let mut best: Option<(usize, f32)> = None;
+        for c in 0..classes {
+            let s = objectness * activate(at(i, first_class + c), activation);
+            if s >= min_score && best.is_none_or(|(_, b)| s > b) {
+                best = Some((c, s));
+            }
+        }
+        let Some((class_id, score)) = best else { continue };
+        let (cx, cy, w, h) = (at(i, 0), at(i, 1), at(i, 2), at(i, 3));
+        let bbox = BBox::new((cx - w / 2.0) * sx, (cy - h / 2.0) * sy, (cx + w / 2.0) * sx, (cy + h / 2.0) * sy);
+        out.push(Candidate { class_id, score, bbox, keypoints: Vec::new() });
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -290,6 +334,26 @@ mod tests {
         big[w + 2] = 10f32.ln() + 2f32.ln();
         let c = decode_centerface(&heat, &big, &offset, None, w, h, 4.0, 0.5, 16.0, 12.0, 1.0, 1.0);
         assert!(c[0].bbox.y0 == 0.0 && c[0].bbox.y1 == 12.0 && c[0].keypoints.is_empty());
+    }
+
+    #[test]
+    fn yolo_v5_and_v8_layouts_agree() {
+        // Two candidates, two classes: (cx, cy, w, h, [obj,] c0, c1).
+        let rows = [[50.0, 40.0, 20.0, 10.0, 0.9, 0.2, 0.8], [10.0, 10.0, 4.0, 4.0, 0.3, 0.9, 0.1]];
+        let v5: Vec<f32> = rows.iter().flatten().copied().collect();
+        let c = decode_yolo(&v5, 2, YoloVersion::V5, Activation::None, 0.5, 2.0, 1.0).unwrap();
+        assert_eq!(c.len(), 1); // the second: 0.3 x 0.9 < 0.5
+        assert_eq!(c[0].class_id, 1);
+        assert!((c[0].score - 0.72).abs() < 1e-6);
+        assert_eq!(c[0].bbox, BBox::new(80.0, 35.0, 120.0, 45.0));
+        // v8: no objectness, transposed.
+        let v8: Vec<f32> = (0..6).flat_map(|k| rows.iter().map(move |r| if k < 4 { r[k] } else { r[k + 1] })).collect();
+        let c = decode_yolo(&v8, 2, YoloVersion::V8, Activation::None, 0.5, 1.0, 1.0).unwrap();
+        assert_eq!(c.len(), 2);
+        assert_eq!((c[0].class_id, c[0].score), (1, 0.8));
+        assert_eq!((c[1].class_id, c[1].score), (0, 0.9));
+        assert_eq!(c[1].bbox, BBox::new(8.0, 8.0, 12.0, 12.0));
+        assert!(decode_yolo(&v8[..5], 2, YoloVersion::V8, Activation::None, 0.5, 1.0, 1.0).is_err());
     }
 
     #[test]

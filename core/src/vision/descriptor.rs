@@ -123,6 +123,25 @@ pub enum DecoderSpec {
         strides: Vec<u32>,
         anchors_per_cell: Vec<u32>,
     },
+    /// YOLO as exported to ONNX by Ultralytics: the grid decoding is inside the graph, one
+    /// output holds a row per candidate with its centre and size in input pixels.
+    Yolo {
+        output: String,
+        /// `v5`: `[1, n, 5 + classes]` of (cx, cy, w, h, objectness, class scores), score =
+        /// objectness x class score. `v8`: `[1, 4 + classes, n]` of (cx, cy, w, h, class
+        /// scores), transposed, no objectness.
+        version: YoloVersion,
+        #[serde(default)]
+        score_activation: Activation,
+    },
+}
+
+/// Which YOLO output layout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum YoloVersion {
+    V5,
+    V8,
 }
 
 /// Score activation.
@@ -318,7 +337,7 @@ impl ModelDescriptor {
                             .into(),
                     ));
                 }
-                for (&s, &k) in strides.iter().zip(anchors_per_cell) {
+                for (&s, &k) in strides.iter().zip(anchors_per_cell.iter()) {
                     if s == 0 || i.width % s != 0 || i.height % s != 0 || k == 0 || k > 64 {
                         return Err(bad(format!(
                             "decoder: stride {s} must divide the input size and anchors_per_cell ({k}) be 1..=64"
@@ -326,6 +345,7 @@ impl ModelDescriptor {
                     }
                 }
             }
+            DecoderSpec::Yolo { .. } => {}
         }
         Ok(())
     }
@@ -344,6 +364,7 @@ impl ModelDescriptor {
             DecoderSpec::Blazeface { scores, boxes, .. } => {
                 scores.iter().chain(boxes.iter()).map(String::as_str).collect()
             }
+            DecoderSpec::Yolo { output, .. } => vec![output],
         }
     }
 }
@@ -423,5 +444,28 @@ mod tests {
         assert!(err.to_string().contains("multiple of 32"), "{err}");
         let ok = ModelDescriptor::from_json(&json.replace("564", "576"), "c.json").unwrap();
         assert_eq!(ok.output_names(), ["537", "538", "539"]);
+    }
+
+    #[test]
+    fn yolo_descriptor() {
+        let json = ssd_json().replace(
+            r#""decoder": { "type": "ssd""#,
+            r#""decoder": { "type": "yolo", "output": "output0", "version": "v8" }, "unused": { "type": "ssd""#,
+        );
+        // Unknown top-level fields are refused...
+        assert_eq!(ModelDescriptor::from_json(&json, "y.json").unwrap_err().code(), "MODEL_DESCRIPTOR_INVALID");
+        let d: ModelDescriptor = ModelDescriptor::from_json(
+            &format!(
+                r#"{{ "name": "y", "sha256": "{}", "classes": ["person", "cart"],
+  "input": {{ "width": 640, "height": 640, "layout": "nchw", "colour": "rgb", "mean": [0,0,0], "std": [255,255,255] }},
+  "decoder": {{ "type": "yolo", "output": "output0", "version": "v8" }} }}"#,
+                "1".repeat(64)
+            ),
+            "y.json",
+        )
+        .unwrap();
+        // ...and a proper one reads its single output.
+        assert_eq!(d.output_names(), ["output0"]);
+        assert_eq!(d.decoder, DecoderSpec::Yolo { output: "output0".into(), version: YoloVersion::V8, score_activation: Activation::None });
     }
 }

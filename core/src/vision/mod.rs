@@ -3,8 +3,9 @@
 //! Owns model descriptors (how to feed a model and read its outputs, with the model file's
 //! SHA-256, verified on every load), frames (raw 8-bit buffers, borrowed; JPEG/PNG files),
 //! preprocessing (a bilinear resize straight into the normalised input tensor), decoders (SSD
-//! anchors + box coder, CenterFace heatmaps, BlazeFace anchors), score/size filters and
-//! class-aware NMS, and the [`Detector`] whose model can be replaced between frames.
+//! anchors + box coder, CenterFace heatmaps, BlazeFace anchors, exported YOLOv5/v8),
+//! score/size filters and class-aware NMS, and the [`Detector`] whose model can be replaced
+//! between frames.
 //!
 //! Must never send pixels anywhere: frames go in, detections come out, and (next) only
 //! aggregated insights leave through a forward stream. Starts no threads.
@@ -21,6 +22,7 @@ mod model;
 pub use decode::{Anchor, ssd_anchors};
 pub use descriptor::{
     Activation, ColourOrder, DecoderSpec, FilterSpec, InputSpec, Layout, ModelDescriptor, ResizeKind, SsdAnchors,
+    YoloVersion,
 };
 pub use detection::{BBox, Detection};
 pub use detector::Detector;

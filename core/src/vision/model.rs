@@ -11,7 +11,7 @@ use tract_onnx::prelude::*;
 use crate::error::{Error, Result};
 
 use super::decode::{self, Anchor};
-use super::descriptor::{DecoderSpec, Layout, ModelDescriptor};
+use super::descriptor::{DecoderSpec, Layout, ModelDescriptor, YoloVersion};
 use super::detection::{Detection, filter_and_suppress};
 use super::frame::{Frame, to_input_tensor};
 
@@ -23,6 +23,7 @@ enum Prepared {
     Ssd { anchors: Vec<Anchor>, classes: usize },
     Centerface { map_w: usize, map_h: usize },
     Blazeface { anchors: Vec<(f32, f32)>, counts: Vec<usize> },
+    Yolo,
 }
 
 /// A loaded, ready-to-run model. Cheap to share (`Arc<Model>`); `detect` takes `&self`, so one
@@ -212,6 +213,11 @@ impl Model {
                 }
                 decode::decode_blazeface(&scores, &regs, anchors, min_score, in_w, in_h, frame_w / in_w, frame_h / in_h)
             }
+            (DecoderSpec::Yolo { version, score_activation, .. }, Prepared::Yolo) => {
+                let out = outputs.first().ok_or_else(|| failed("output 0 is missing".into()))?;
+                decode::decode_yolo(out, d.classes.len(), *version, *score_activation, min_score, frame_w / in_w, frame_h / in_h)
+                    .map_err(failed)?
+            }
             _ => return Err(failed("decoder state does not match the descriptor".into())),
         };
         Ok(filter_and_suppress(cands, &d.filter)
@@ -313,6 +319,23 @@ fn prepare(d: &ModelDescriptor, shapes: &[Option<Vec<usize>>]) -> std::result::R
             }
             let anchors = decode::blazeface_anchors(d.input.width, d.input.height, strides, anchors_per_cell);
             Ok(Prepared::Blazeface { anchors, counts })
+        }
+        DecoderSpec::Yolo { version, .. } => {
+            let per = d.classes.len() + if *version == YoloVersion::V5 { 5 } else { 4 };
+            if let Some(shape) = shapes.first().and_then(|s| s.as_ref()) {
+                let fits = match version {
+                    YoloVersion::V5 => shape.last() == Some(&per),
+                    YoloVersion::V8 => shape.len() >= 2 && shape[shape.len() - 2] == per,
+                };
+                if !fits {
+                    return Err(format!(
+                        "output {:?} has shape {shape:?}; YOLO {version:?} with {} classes needs {per} values per candidate",
+                        d.output_names()[0],
+                        d.classes.len()
+                    ));
+                }
+            }
+            Ok(Prepared::Yolo)
         }
     }
 }
