@@ -353,10 +353,14 @@ impl ExporterConfig {
             return Err(invalid(format!("exporter {who:?}: max_bytes_per_sec must be > 0 (omit it for no cap)")));
         }
         let r = &self.retry;
-        if r.initial_ms == 0 || r.max_ms < r.initial_ms || r.probe_ms == 0 {
+        const DAY_MS: u64 = 86_400_000;
+        if r.initial_ms == 0 || r.max_ms < r.initial_ms || r.max_ms > DAY_MS || r.probe_ms == 0 || r.probe_ms > DAY_MS {
             return Err(invalid(format!(
-                "exporter {who:?}: retry needs 0 < initial_ms <= max_ms and probe_ms > 0, got {r:?}"
+                "exporter {who:?}: retry needs 0 < initial_ms <= max_ms <= 1 day and 0 < probe_ms <= 1 day, got {r:?}"
             )));
+        }
+        if self.batch_interval_ms > DAY_MS {
+            return Err(invalid(format!("exporter {who:?}: batch_interval_ms must be at most 1 day")));
         }
         if let Some(dl) = &self.dead_letter {
             check_name("dead_letter stream", dl)?;

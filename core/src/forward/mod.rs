@@ -351,7 +351,8 @@ impl Streams {
     /// Waits until every enabled exporter has acknowledged everything its stream holds, or
     /// `timeout` passes; whether it drained. For tests, demos and orderly shutdowns.
     pub fn flush(&self, timeout: Duration) -> Result<bool> {
-        let deadline = std::time::Instant::now() + timeout;
+        // A huge timeout means "as long as it takes", not an overflow.
+        let deadline = std::time::Instant::now().checked_add(timeout);
         loop {
             let seen = self.state().signal.generation();
             let pending = self.status()?.iter().flat_map(|s| &s.exporters).any(|e| e.enabled && e.backlog_records > 0);
@@ -359,10 +360,11 @@ impl Streams {
                 return Ok(true);
             }
             let now = std::time::Instant::now();
-            if now >= deadline {
+            let left = deadline.map_or(Duration::from_millis(100), |d| d.saturating_duration_since(now));
+            if left.is_zero() {
                 return Ok(false);
             }
-            self.state().signal.wait(seen, (deadline - now).min(Duration::from_millis(100)));
+            self.state().signal.wait(seen, left.min(Duration::from_millis(100)));
         }
     }
 
