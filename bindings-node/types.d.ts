@@ -1,14 +1,15 @@
-// The commerce documents of the Aisle core, as TypeScript. Hand-written; index.d.ts (generated)
-// re-exports everything here (see scripts/dts-header.txt).
+// The documents of the Aisle core (commerce, stored value, store-and-forward), as TypeScript.
+// Hand-written; index.d.ts (generated) re-exports everything here (see scripts/dts-header.txt).
 //
 // A document is the core's JSON form of a value, passed through unchanged: snake_case keys as
 // in docs/schemas/ and in what priceJson returns, amounts as { minor, currency } (MoneyValue),
 // percents as decimal text ("12.5"). So `cart.price()` is the same object in Node as the
 // dict Python gets and the JSON Kotlin gets. Keep this file in step with the serde types in
-// core/src/commerce/ (pricing.rs, sale.rs, receipt.rs, tender.rs, settings.rs, promotions/);
-// tsc type-checks test/sample.ts against it in `npm test`.
+// core/src/commerce/ (pricing.rs, sale.rs, receipt.rs, tender.rs, settings.rs, promotions/,
+// stored_value.rs) and core/src/forward/ (config.rs, status.rs, ingest.rs); tsc type-checks
+// test/sample.ts against it in `npm test`.
 
-import type { Money, MoneyValue, RoundingMode } from './index'
+import type { Money, MoneyValue, RoundingMode, StoredValueKind } from './index'
 
 // ---- values ------------------------------------------------------------------------------
 
@@ -282,6 +283,26 @@ export interface Sale {
   /** For a refund: the receipt it returns against. */
   original: string | null
   reason: string | null
+  /**
+   * What each gift card / store credit tender did to its account, in tender order (absent
+   * when none did): for a refund to new store credit, the id it was given (`SC-<receipt>`).
+   */
+  stored_value?: StoredValueMovement[]
+  /** For the two receipts of an exchange: the other one's receipt number. */
+  exchange_with?: string
+}
+
+/** An exchange (`edge.exchange()`): the return and the new sale, recorded together. */
+export interface Exchange {
+  /** The return (kind `refund`); its `exchange_with` is the sale's receipt number. */
+  refund: Sale
+  /** The new sale, numbered right after the refund; its `exchange_with` is the refund's. */
+  sale: Sale
+  /**
+   * What the customer paid on balance (positive) or was paid out (negative, store credit
+   * included): `sale.settlement.due + refund.settlement.due`.
+   */
+  difference: MoneyValue
 }
 
 /** A discount printed under a receipt line (the amount is positive). */
@@ -556,3 +577,219 @@ export interface PricingRequest {
   /** Outstanding offline card amount before this sale, minor units. */
   offline_exposure?: number
 }
+
+// ---- stored value (edge.storedValue()) -------------------------------------------------------
+
+export type AccountStatus = 'active' | 'frozen' | 'closed'
+
+export type StoredValueEntryType = 'issue' | 'load' | 'redeem' | 'refund' | 'adjust' | 'freeze' | 'unfreeze' | 'close'
+
+/** A gift card or store credit account. */
+export interface StoredValueAccount {
+  kind: StoredValueKind
+  id: string
+  currency: string
+  /** The sum of the account's entries; never negative. */
+  balance: MoneyValue
+  status: AccountStatus
+  /** Unix ms from which it can no longer be loaded or redeemed; `null`: never. */
+  expires_at_ms: number | null
+  created_at_ms: number
+}
+
+/** One entry of an account's ledger. */
+export interface StoredValueEntry {
+  /** Position in the device's ledger (increasing, shared by all accounts). */
+  seq: number
+  kind: StoredValueKind
+  account_id: string
+  entry_type: StoredValueEntryType
+  /** Signed: credits positive, redemptions negative, status changes zero. */
+  amount: MoneyValue
+  balance_after: MoneyValue
+  at_ms: number
+  /** The sale or refund that moved the money, if any. */
+  receipt_no: string | null
+  reason: string | null
+}
+
+/** What a sale or refund did to one stored-value account (`sale.stored_value`). */
+export interface StoredValueMovement {
+  /** Index into the sale's `settlement.tenders`. */
+  tender_index: number
+  kind: StoredValueKind
+  account_id: string
+  /** Signed: negative for a redemption, positive for a credit. */
+  amount: MoneyValue
+  balance_after: MoneyValue
+}
+
+// ---- store-and-forward (edge.streams(), Ingest) ------------------------------------------------
+
+/**
+ * A record's payload for `streams.append`: a string or a `Uint8Array`/`Buffer`, stored as is,
+ * or any other JSON value, stored as its JSON text.
+ */
+export type StreamPayload =
+  | string
+  | Uint8Array
+  | number
+  | boolean
+  | null
+  | readonly unknown[]
+  | { readonly [key: string]: unknown }
+
+/** `durable`: in the device's SQLite file; `memory`: lost on restart. */
+export type StreamStorage = 'durable' | 'memory'
+
+/** What an append does to a full stream: refuse it (`STREAM_FULL`) or drop the oldest records. */
+export type WhenFull = 'reject' | 'drop_oldest'
+
+/** `json`: each payload is one JSON value; `bytes`: opaque (base64 on the wire). */
+export type PayloadFormat = 'json' | 'bytes'
+
+/** A stream (`docs/forward.md`); `list()` and `config()` return every key. */
+export interface StreamConfig {
+  /** 1–64 characters of `A-Z a-z 0-9 . _ -`. */
+  name: string
+  storage?: StreamStorage
+  /** Cap on the payload bytes held. */
+  max_bytes: number
+  /** Required: no silent default for what gets lost. */
+  when_full: WhenFull
+  /** TTL: older records are deleted, sent or not. `null`: none. */
+  max_age_ms?: number | null
+  /** Higher first on a shared link. */
+  priority?: number
+  format?: PayloadFormat
+}
+
+export type Compression = 'none' | 'gzip' | 'zstd'
+
+/** Where an exporter sends its batches. */
+export type SinkConfig =
+  | {
+      type: 'http'
+      /** `http://` or `https://`; each batch is `POST`ed with an `Idempotency-Key` header. */
+      url: string
+      format?: 'json' | 'ndjson'
+      compression?: Compression
+      /** Extra headers, e.g. `[['Authorization', 'Bearer …']]`. */
+      headers?: Array<[string, string]>
+      timeout_ms?: number
+      /** Extra trust anchor (PEM) for a private CA. */
+      ca_pem?: string | null
+    }
+  | {
+      type: 'mqtt'
+      host: string
+      port: number
+      /** Placeholders `{store}`, `{device}`, `{stream}`. */
+      client_id?: string | null
+      /** Default `aisle/{store}/{device}/{stream}`. */
+      topic?: string
+      compression?: Compression
+      tls?: { ca_pem: string; client_cert_pem?: string | null; client_key_pem?: string | null } | null
+      keep_alive_s?: number
+      timeout_ms?: number
+    }
+  | {
+      /** Rolling NDJSON files, fsynced before the ack. */
+      type: 'directory'
+      path: string
+      max_file_bytes?: number
+    }
+  | {
+      /** A function registered with `streams.setCallback(stream, exporter, fn)`. */
+      type: 'callback'
+    }
+
+/** Where a new exporter starts reading its stream. */
+export type StartAt = { at: 'oldest' } | { at: 'latest' } | { at: 'seq'; seq: number }
+
+/** An exporter of a stream (`docs/forward.md`, "Exporters"). */
+export interface ExporterConfig {
+  /** Unique within its stream; same rules as stream names. */
+  name: string
+  sink: SinkConfig
+  /** Default 500. */
+  batch_max_records?: number
+  /** Default 1 MiB. */
+  batch_max_bytes?: number
+  /** Wait up to this long for a batch to fill (default 0). */
+  batch_interval_ms?: number
+  /** Token bucket, payload bytes per second; `null`: unlimited. */
+  max_bytes_per_sec?: number | null
+  start_at?: StartAt
+  enabled?: boolean
+  /** Exponential backoff with jitter; a probe checks a link that is down every `probe_ms`. */
+  retry?: { initial_ms: number; max_ms: number; probe_ms: number }
+  /** A stream that receives batches the sink refused for good. */
+  dead_letter?: string | null
+}
+
+export type ExporterState = 'idle' | 'sending' | 'retrying' | 'disabled' | 'waiting_for_callback' | 'stopped'
+
+export interface ExporterStatus {
+  stream: string
+  name: string
+  /** The sink: `http`, `mqtt`, `directory` or `callback`. */
+  kind: string
+  enabled: boolean
+  state: ExporterState
+  acked_seq: number
+  backlog_records: number
+  backlog_bytes: number
+  oldest_unsent_age_ms: number | null
+  last_error: string | null
+  last_error_ms: number | null
+  last_ack_ms: number | null
+  delivered_records: number
+  delivered_bytes: number
+  dead_lettered: number
+  /** Consecutive failed attempts of the current batch. */
+  attempts: number
+  /** Over the last minute. */
+  records_per_sec: number
+  bytes_per_sec: number
+}
+
+export interface StreamStatus {
+  name: string
+  storage: StreamStorage
+  priority: number
+  when_full: WhenFull
+  /** Records and payload bytes held (unsent, or not yet acknowledged by every exporter). */
+  records: number
+  bytes: number
+  max_bytes: number
+  /** The oldest record held (`null`: none) and the last one appended (0: none yet). */
+  first_seq: number | null
+  last_seq: number
+  oldest_age_ms: number | null
+  dropped_full: number
+  dropped_expired: number
+  rejected_full: number
+  exporters: ExporterStatus[]
+}
+
+/** What one `ingest.receive()` did. */
+export interface IngestReport {
+  /** The batch's idempotency key, `store/device/stream/first-last`. */
+  key: string
+  store: string
+  device: string
+  stream: string
+  /** Records handed to the application. */
+  applied: number
+  /** Records skipped because they were applied before. */
+  duplicates: number
+  /** The high-water mark after this batch. */
+  high_seq: number
+}
+
+/**
+ * The family of an error code (`errorKind(err.code)`). The core may add families; a newer
+ * one is still a string.
+ */
+export type ErrorKind = 'value' | 'commerce' | 'forward' | 'sync' | 'vision' | 'store' | (string & {})

@@ -19,6 +19,7 @@ use crate::error::{Code, invalid_argument, to_napi_err};
 use crate::json::{Document, decode, from_js, to_json};
 use crate::number::integer_arg;
 use crate::store::{Cart, Edge, Product};
+use crate::stored_value::parse_kind;
 use crate::task::Job;
 
 /// Where a refund goes: `"original_tenders"` (cards first, up to what each paid, then cash)
@@ -248,6 +249,102 @@ impl Edge {
         Job::spawn_with(args, move |(items, refund_to)| {
             let refund = edge.sales().return_items(&receipt_no, &items, &reason, refund_to).map_err(to_napi_err)?;
             Document::of(&refund, "the refund")
+        })
+    }
+
+    /// Like `returnItems`, refunding the whole amount to an existing gift card or store credit
+    /// account (e.g. the customer's store credit). The account must be active, unexpired and
+    /// in the sale's currency (`STORED_VALUE_*` errors otherwise).
+    #[napi(ts_return_type = "Sale")]
+    pub fn return_items_to_account(
+        &self,
+        receipt_no: String,
+        #[napi(ts_arg_type = "ReturnItem[]")] items: Unknown,
+        reason: String,
+        #[napi(ts_arg_type = "StoredValueKind")] kind: String,
+        account_id: String,
+    ) -> napi::Result<Document, Code> {
+        let items: Vec<ReturnItem> = from_js(items, "items")?;
+        let kind = parse_kind(kind)?;
+        let refund = self
+            .inner
+            .sales()
+            .return_items_to_account(&receipt_no, &items, &reason, kind, &account_id)
+            .map_err(to_napi_err)?;
+        Document::of(&refund, "the refund")
+    }
+
+    /// `returnItemsToAccount` as a Promise.
+    #[napi(ts_return_type = "Promise<Sale>")]
+    pub fn return_items_to_account_async(
+        &self,
+        receipt_no: String,
+        #[napi(ts_arg_type = "ReturnItem[]")] items: Unknown,
+        reason: String,
+        #[napi(ts_arg_type = "StoredValueKind")] kind: String,
+        account_id: String,
+    ) -> AsyncTask<Job<Document>> {
+        let edge = self.inner.clone();
+        let args = from_js::<Vec<ReturnItem>>(items, "items").and_then(|items| Ok((items, parse_kind(kind)?)));
+        Job::spawn_with(args, move |(items, kind)| {
+            let refund = edge
+                .sales()
+                .return_items_to_account(&receipt_no, &items, &reason, kind, &account_id)
+                .map_err(to_napi_err)?;
+            Document::of(&refund, "the refund")
+        })
+    }
+
+    /// An exchange in one call: returns `items` of `originalReceipt` and sells `newCart`, as
+    /// two linked receipts (the refund, then the sale; each names the other in
+    /// `exchange_with`), all or nothing. The returned goods pay for the new cart first (as
+    /// store credit through the account `SC-<refund receipt number>`). If the new cart costs
+    /// more, `tenders` pay the difference; if it costs less, `tenders` must be empty and the
+    /// excess goes back per `excessTo` (default `"original_tenders"`) or stays as store credit
+    /// (`"store_credit"`). `difference` is what the customer paid (positive) or got back
+    /// (negative). Errors: those of `returnItems` and `cart.complete`.
+    #[napi(ts_return_type = "Exchange")]
+    pub fn exchange(
+        &self,
+        original_receipt: String,
+        #[napi(ts_arg_type = "ReturnItem[]")] items: Unknown,
+        new_cart: &Cart,
+        #[napi(ts_arg_type = "TenderInput[]")] tenders: Unknown,
+        reason: String,
+        #[napi(ts_arg_type = "RefundTo")] excess_to: Option<String>,
+    ) -> napi::Result<Document, Code> {
+        let items: Vec<ReturnItem> = from_js(items, "items")?;
+        let tenders: Vec<TenderInput> = from_js(tenders, "tenders")?;
+        let exchange = self
+            .inner
+            .sales()
+            .exchange(&original_receipt, &items, &new_cart.inner, &tenders, &reason, parse_refund_to(excess_to)?)
+            .map_err(to_napi_err)?;
+        Document::of(&exchange, "the exchange")
+    }
+
+    /// `exchange` as a Promise: the arguments are read now, the exchange is recorded on the
+    /// thread pool.
+    #[napi(ts_return_type = "Promise<Exchange>")]
+    pub fn exchange_async(
+        &self,
+        original_receipt: String,
+        #[napi(ts_arg_type = "ReturnItem[]")] items: Unknown,
+        new_cart: &Cart,
+        #[napi(ts_arg_type = "TenderInput[]")] tenders: Unknown,
+        reason: String,
+        #[napi(ts_arg_type = "RefundTo")] excess_to: Option<String>,
+    ) -> AsyncTask<Job<Document>> {
+        let (edge, cart) = (self.inner.clone(), new_cart.inner.clone());
+        let args = from_js::<Vec<ReturnItem>>(items, "items").and_then(|items| {
+            Ok((items, from_js::<Vec<TenderInput>>(tenders, "tenders")?, parse_refund_to(excess_to)?))
+        });
+        Job::spawn_with(args, move |(items, tenders, excess_to)| {
+            let exchange = edge
+                .sales()
+                .exchange(&original_receipt, &items, &cart, &tenders, &reason, excess_to)
+                .map_err(to_napi_err)?;
+            Document::of(&exchange, "the exchange")
         })
     }
 }

@@ -8,16 +8,20 @@
 
 mod commerce;
 mod error;
+mod forward;
 mod json;
 mod money;
 mod number;
 mod store;
+mod stored_value;
 mod task;
 
 pub use commerce::{CartStatus, RefundTo};
 pub use error::Code;
+pub use forward::{ForwardBatch, ForwardBatchInput, ForwardRecord, ForwardRecordInput, Ingest, Streams};
 pub use money::{Money, MoneyValue};
 pub use store::{Cart, CartLine, Edge, EdgeConfig, Product, SoldBy, StoreStats};
+pub use stored_value::{StoredValue, StoredValueKind};
 
 use napi::bindgen_prelude::{AsyncTask, Unknown};
 use napi_derive::napi;
@@ -30,6 +34,14 @@ use crate::task::Job;
 #[napi]
 pub fn error_codes() -> Vec<&'static str> {
     aisle::Error::ALL_CODES.to_vec()
+}
+
+/// The family of an error code, e.g. `"value"`, `"commerce"`, `"forward"` (streams,
+/// exporters, ingest) or `"store"`; `null` for a code this build does not know:
+/// `errorKind(err.code) === 'forward'`.
+#[napi(ts_return_type = "ErrorKind | null")]
+pub fn error_kind(code: String) -> Option<&'static str> {
+    aisle::Error::kind_of_code(&code).map(|kind| kind.as_str())
 }
 
 /// Prices a self-contained pricing request (lines, tax regime, promotions, context; and

@@ -2,11 +2,13 @@
 //! Settings, sales, receipts and the commerce side of carts are in `commerce.rs`.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use napi::bindgen_prelude::AsyncTask;
 use napi_derive::napi;
 
 use crate::error::{Code, to_napi_err};
+use crate::forward::Gate;
 use crate::json::Document;
 use crate::money::Money;
 use crate::number::integer_arg;
@@ -116,6 +118,14 @@ pub struct StoreStats {
 #[napi]
 pub struct Edge {
     pub(crate) inner: aisle::Edge,
+    /// Releases forwarding workers that wait for a JS callback when this store stops them.
+    pub(crate) gate: Arc<Gate>,
+}
+
+impl Edge {
+    fn wrap(inner: aisle::Edge) -> Edge {
+        Edge { inner, gate: Arc::default() }
+    }
 }
 
 #[napi]
@@ -126,7 +136,7 @@ impl Edge {
     #[napi(factory)]
     pub fn open(path: String, config: EdgeConfig) -> napi::Result<Edge, Code> {
         let inner = aisle::Edge::open(&path, config.to_core()?).map_err(to_napi_err)?;
-        Ok(Edge { inner })
+        Ok(Edge::wrap(inner))
     }
 
     /// `open` as a Promise: the file is opened, checked and migrated on the thread pool.
@@ -135,7 +145,7 @@ impl Edge {
     pub fn open_async(path: String, config: EdgeConfig) -> AsyncTask<Job<Edge>> {
         Job::spawn_with(config.to_core(), move |config| {
             let inner = aisle::Edge::open(&path, config).map_err(to_napi_err)?;
-            Ok(Edge { inner })
+            Ok(Edge::wrap(inner))
         })
     }
 
@@ -143,14 +153,15 @@ impl Edge {
     #[napi(factory)]
     pub fn open_in_memory(config: EdgeConfig) -> napi::Result<Edge, Code> {
         let inner = aisle::Edge::open_in_memory(config.to_core()?).map_err(to_napi_err)?;
-        Ok(Edge { inner })
+        Ok(Edge::wrap(inner))
     }
 
     /// Closes the store file now (instead of when it is garbage-collected). Every handle of
     /// it, carts included, then throws `STORE_CLOSED`. Closing twice is fine.
     #[napi]
     pub fn close(&self) -> napi::Result<(), Code> {
-        self.inner.close().map_err(to_napi_err)
+        // Closing stops forwarding: a worker waiting for a JS callback is released first.
+        self.gate.stopping(|| self.inner.close()).map_err(to_napi_err)
     }
 
     /// Whether `close()` was called.

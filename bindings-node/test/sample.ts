@@ -1,10 +1,17 @@
 // Type-checked by `tsc` in `npm test` (never run): the typings a TypeScript user gets.
-import { Cart, Edge, Money, errorCodes, price, priceAsync, priceJson } from '@aisle/core'
+import { Cart, Edge, Ingest, Money, Streams, StoredValue, encodeBatch, errorCodes, errorKind, price, priceAsync, priceJson } from '@aisle/core'
 import type {
   CartLine,
   CartStatus,
   Customer,
   EdgeConfig,
+  ErrorKind,
+  Exchange,
+  ExporterConfig,
+  ExporterStatus,
+  ForwardBatch,
+  ForwardRecord,
+  IngestReport,
   MoneyValue,
   PriceList,
   PriceResult,
@@ -20,6 +27,12 @@ import type {
   SoldBy,
   StoreSettings,
   StoreStats,
+  StoredValueAccount,
+  StoredValueEntry,
+  StoredValueKind,
+  StoredValueMovement,
+  StreamConfig,
+  StreamStatus,
   TaxRegime,
   TenderInput,
 } from '@aisle/core'
@@ -151,6 +164,69 @@ priced.total.add(priced.tax)
 // @ts-expect-error: sold by unit or weight
 edge.upsertProduct({ ...milk, soldBy: 'kg' })
 
+// ---- gift cards, store credit, exchanges ----------------------------------------------------
+const giftCard: StoredValueKind = 'gift_card'
+const sv: StoredValue = edge.storedValue()
+const account: StoredValueAccount = sv.issue(giftCard, 'GC-1', Money.parse('50.00', 'EUR'), null, 'sold')
+sv.load('gift_card', 'GC-1', { minor: 1000, currency: 'EUR' })
+const balance: Money = sv.balance('gift_card', 'GC-1')
+const entries: StoredValueEntry[] = sv.history('gift_card', 'GC-1')
+const accounts: StoredValueAccount[] = sv.accounts('store_credit')
+const moved: StoredValueMovement[] | undefined = sale.stored_value
+const linked: string | undefined = sale.exchange_with
+const swap: Exchange = edge.exchange(sale.receipt_no, [{ line_no: 1, quantity: 1 }], edge.newCart(), [], 'swap', 'store_credit')
+const paidOut: number = swap.difference.minor
+const toAccount: Sale = edge.returnItemsToAccount(sale.receipt_no, [{ line_no: 1, quantity: 1 }], 'x', 'store_credit', 'SC-1')
+// @ts-expect-error: two kinds of stored value
+sv.issue('voucher', 'V-1', Money.parse('5.00', 'EUR'))
+
+// ---- store-and-forward -----------------------------------------------------------------------
+const streams: Streams = edge.streams()
+const insights: StreamConfig = { name: 'insights', max_bytes: 64 << 20, when_full: 'drop_oldest', priority: 1 }
+streams.create(insights)
+const hq: ExporterConfig = {
+  name: 'hq',
+  sink: { type: 'http', url: 'https://hq.example/ingest', compression: 'zstd', headers: [['Authorization', 'Bearer t']] },
+  retry: { initial_ms: 200, max_ms: 60_000, probe_ms: 500 },
+}
+streams.addExporter('commerce', hq)
+streams.addExporter('insights', { name: 'app', sink: { type: 'callback' }, start_at: { at: 'latest' } })
+streams.setCallback('insights', 'app', async (batch: ForwardBatch) => {
+  const first: ForwardRecord | undefined = batch.records[0]
+  const key: string = batch.idempotencyKey
+  void [first?.seq, first?.atMs, first?.payload.byteLength, key]
+})
+const seq: number = streams.append('insights', { type: 'footfall', count: 12 })
+streams.append('insights', '{"type":"queue"}')
+streams.append('insights', new Uint8Array([123, 125]))
+const seqs: number[] = streams.appendBatch('insights', [{ a: 1 }, [1, 2], 3, null])
+const records: ForwardRecord[] = streams.read('insights', 0, 100)
+const configs: StreamConfig[] = streams.list()
+streams.start()
+const running: boolean = streams.running
+const statuses: StreamStatus[] = streams.status()
+const exporters: ExporterStatus[] = streams.streamStatus('insights').exporters
+const lastError: string | null | undefined = exporters[0]?.last_error
+async function forwarding(): Promise<boolean> {
+  const appended: number = await streams.appendAsync('insights', { n: 1 })
+  const drained: boolean = await streams.flush(5_000)
+  await streams.stopAsync()
+  void appended
+  return drained
+}
+const ingest: Ingest = Ingest.openInMemory()
+const report: IngestReport = ingest.receive(encodeBatch({ store: 's', device: 'd', stream: 'x', records: [] }, 'ndjson'), null, (batch) => {
+  void batch.records.length
+})
+const high: number = ingest.highWater('s', 'd', 'x')
+const family: ErrorKind | null = errorKind('STREAM_FULL')
+// @ts-expect-error: a stream needs its full policy
+streams.create({ name: 'x', max_bytes: 10 })
+// @ts-expect-error: flush is a Promise (it must not block the thread callbacks run on)
+const flushed: boolean = streams.flush(10)
+
 void asyncDay
+void [account, balance, entries, accounts, moved, linked, paidOut, toAccount]
+void [seq, seqs, records, configs, running, statuses, lastError, forwarding, report, high, family, flushed]
 void [found, firstTotal, minor, exact, big, text, rounded, parts, stats, ids, codes]
 void [stored, promosJson, lists, scanned, grams, customer, status, line, total, totalMinor, change, receipt, printed, refund, receipts, due, resultJson]

@@ -5,7 +5,7 @@ import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { describe, test } from 'node:test'
 
-import { Edge, Money, errorCodes } from '@aisle/core'
+import { Edge, Money, errorCodes, errorKind } from '@aisle/core'
 import { assertThrowsCode, config, tempDir } from './helpers.mjs'
 
 const require = createRequire(import.meta.url)
@@ -209,7 +209,22 @@ test('every error code of the core is listed by errorCodes()', () => {
     'UNKNOWN_SKU', 'INVALID_PRODUCT', 'INVALID_QUANTITY', 'CART_NOT_FOUND', 'CART_LINE_NOT_FOUND',
     'STORE_NOT_A_DATABASE', 'STORE_CORRUPT', 'STORE_SCHEMA_TOO_NEW', 'STORE_IDENTITY_MISMATCH',
     'STORE_CLOSED', 'STORE_IO', 'STORE_ERROR',
+    'STORED_VALUE_NOT_FOUND', 'STORED_VALUE_EXISTS', 'STORED_VALUE_INSUFFICIENT', 'STORED_VALUE_EXPIRED',
+    'STORED_VALUE_FROZEN', 'STORED_VALUE_CLOSED', 'STORED_VALUE_CURRENCY_MISMATCH',
+    'STREAM_NOT_FOUND', 'STREAM_EXISTS', 'STREAM_FULL', 'EXPORTER_NOT_FOUND', 'INVALID_PAYLOAD', 'INGEST_REJECTED',
   ]) {
     assert.ok(codes.includes(code), code)
   }
+})
+
+test('every error code belongs to one family: errorKind(code)', () => {
+  for (const code of errorCodes()) assert.match(errorKind(code) ?? '', /^[a-z]+$/, code)
+  const forward = errorCodes().filter((code) => errorKind(code) === 'forward')
+  assert.deepEqual(forward.sort(), [
+    'EXPORTER_NOT_FOUND', 'INGEST_REJECTED', 'INVALID_PAYLOAD', 'STREAM_EXISTS', 'STREAM_FULL', 'STREAM_NOT_FOUND',
+  ])
+  assert.equal(errorKind('STORED_VALUE_FROZEN'), 'commerce')
+  assert.equal(errorKind('UNKNOWN_CURRENCY'), 'value')
+  assert.equal(errorKind('STORE_CLOSED'), 'store')
+  assert.equal(errorKind('NOT_A_CODE'), null)
 })
