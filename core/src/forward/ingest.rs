@@ -26,6 +26,12 @@ pub struct Ingest {
     path: std::path::PathBuf,
 }
 
+thread_local! {
+    /// The `Ingest` whose apply function this thread is running (its address), so a call back
+    /// into the same `Ingest` from that function is an error instead of a deadlock.
+    static APPLYING: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
 /// What one batch did.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct IngestReport {
@@ -39,6 +45,22 @@ pub struct IngestReport {
     pub duplicates: u64,
     /// The high-water mark after this batch.
     pub high_seq: u64,
+}
+
+/// Marks this thread as inside `ingest`'s apply function until dropped (also on a panic).
+struct Applying;
+
+impl Applying {
+    fn enter(ingest: &Ingest) -> Applying {
+        APPLYING.with(|a| a.set(ingest as *const Ingest as usize));
+        Applying
+    }
+}
+
+impl Drop for Applying {
+    fn drop(&mut self) {
+        APPLYING.with(|a| a.set(0));
+    }
 }
 
 impl Ingest {
@@ -72,6 +94,7 @@ impl Ingest {
         batch: &Batch,
         apply: impl FnOnce(&Connection, &Batch) -> std::result::Result<(), String>,
     ) -> Result<IngestReport> {
+        self.not_reentered()?;
         let mut conn = lock(&self.conn);
         let classify = |e: rusqlite::Error| store::classify(&self.path, e);
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(classify)?;
@@ -85,7 +108,11 @@ impl Ingest {
         let high = fresh.last().map_or(mark, |r| r.seq);
         if !fresh.is_empty() {
             let new = Batch { records: fresh, ..batch.clone() };
-            apply(&tx, &new).map_err(|reason| Error::IngestRejected { detail: format!("the application refused it: {reason}") })?;
+            let applied = {
+                let _mark = Applying::enter(self);
+                apply(&tx, &new)
+            };
+            applied.map_err(|reason| Error::IngestRejected { detail: format!("the application refused it: {reason}") })?;
         }
         tx.prepare_cached(
             "INSERT INTO fwd_ingest (store, device, stream, high_seq, records, duplicates, updated_ms)
@@ -120,6 +147,7 @@ impl Ingest {
 
     /// The highest sequence number applied for a `(store, device, stream)` (0: none).
     pub fn high_water(&self, store: &str, device: &str, stream: &str) -> Result<u64> {
+        self.not_reentered()?;
         let conn = lock(&self.conn);
         conn.query_row(
             "SELECT high_seq FROM fwd_ingest WHERE store = ?1 AND device = ?2 AND stream = ?3",
@@ -131,8 +159,65 @@ impl Ingest {
         .map_err(|e| store::classify(&self.path, e))
     }
 
+    fn not_reentered(&self) -> Result<()> {
+        if APPLYING.with(|a| a.get()) == self as *const Ingest as usize {
+            return Err(Error::InvalidArgument(
+                "this Ingest was called from inside its own apply function; use the connection it passes instead".into(),
+            ));
+        }
+        Ok(())
+    }
+
     /// Runs `f` on the receiver's connection (queries of what the application stored there).
     pub fn with_connection<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T> {
+        self.not_reentered()?;
         f(&lock(&self.conn)).map_err(|e| store::classify(&self.path, e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::forward::{PayloadFormat, Record};
+
+    fn batch(seqs: &[u64]) -> Batch {
+        Batch {
+            store: "s".into(),
+            device: "d".into(),
+            stream: "x".into(),
+            format: PayloadFormat::Json,
+            records: seqs.iter().map(|&seq| Record { seq, at_ms: 0, payload: b"1".to_vec() }).collect(),
+        }
+    }
+
+    #[test]
+    fn duplicates_are_skipped_record_by_record_and_a_refusal_changes_nothing() {
+        let ingest = Ingest::open_in_memory().unwrap();
+        let r = ingest.apply(&batch(&[1, 2, 3]), |_, _| Ok(())).unwrap();
+        assert_eq!((r.applied, r.duplicates, r.high_seq), (3, 0, 3));
+        // Re-sent with other boundaries: only 4 and 5 are new.
+        let mut got = vec![];
+        let r = ingest.apply(&batch(&[2, 3, 4, 5]), |_, b| {
+            got = b.records.iter().map(|r| r.seq).collect();
+            Ok(())
+        });
+        assert_eq!((r.unwrap().duplicates, got), (2, vec![4, 5]));
+        let e = ingest.apply(&batch(&[6]), |_, _| Err("disk full".into())).unwrap_err();
+        assert_eq!(e.code(), "INGEST_REJECTED");
+        assert_eq!(ingest.high_water("s", "d", "x").unwrap(), 5, "the refused batch moved nothing");
+    }
+
+    #[test]
+    fn calling_back_into_the_same_ingest_is_an_error_not_a_deadlock() {
+        let ingest = Ingest::open_in_memory().unwrap();
+        let mut inner = None;
+        ingest
+            .apply(&batch(&[1]), |_, _| {
+                inner = Some(ingest.high_water("s", "d", "x"));
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(inner.unwrap().unwrap_err().code(), "INVALID_ARGUMENT");
+        assert_eq!(ingest.high_water("s", "d", "x").unwrap(), 1, "usable again afterwards");
     }
 }

@@ -286,6 +286,12 @@ impl Streams {
         Ok(())
     }
 
+    /// The configurations of a stream's exporters, by name.
+    pub fn exporters(&self, stream: &str) -> Result<Vec<ExporterConfig>> {
+        self.config(stream)?;
+        Ok(self.with_db(stream, |c| db::exporters(c, Some(stream)))?.into_iter().map(|e| e.config).collect())
+    }
+
     /// Removes an exporter; the records it alone was holding are freed.
     pub fn remove_exporter(&self, stream: &str, exporter: &str) -> Result<()> {
         self.with_db(stream, |c| db::remove_exporter(c, stream, exporter))?;
