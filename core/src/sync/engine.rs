@@ -99,6 +99,7 @@ pub struct Slot {
 }
 
 impl Slot {
+    #[allow(clippy::too_many_arguments)] // one per column of the slot key
     fn new(scope: &str, collection: &str, key: &str, sub: &str, kind: u8, owner: Site, value: SlotValue, stamp: Stamp) -> Slot {
         Slot {
             key: SlotKey { scope: scope.to_owned(), collection: collection.to_owned(), key: key.to_owned(), sub: sub.to_owned(), kind, owner },
