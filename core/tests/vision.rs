@@ -246,3 +246,38 @@ fn raw_buffers_give_the_same_detections_as_the_file() {
     assert_eq!(m.input_tensor(&raw), m.input_tensor(&file));
     assert_eq!(m.detect(&raw).unwrap(), m.detect(&file).unwrap());
 }
+
+#[test]
+fn people_keep_their_ids_while_the_camera_pans_over_the_crowd() {
+    use aisle::vision::{Tracker, TrackerConfig};
+    let m = model("person-ssdlite.model.json");
+    let city = photo("city.jpg");
+    let (w, h) = (city.width() as usize, city.height() as usize);
+    let rgb = city.pixels();
+    // A 560-pixel-wide window panning right by 15 px per frame at 10 fps: each frame is a
+    // zero-copy view into the photo (offset start, the photo's stride).
+    let mut tracker = Tracker::new(TrackerConfig { frame_interval_ms: 100.0, ..TrackerConfig::default() });
+    // People standing inside every window (hand-drawn, photo coordinates).
+    let people = [region(290.0, 115.0, 410.0, 470.0), region(437.0, 135.0, 540.0, 430.0)];
+    let mut ids: Vec<Vec<u64>> = vec![Vec::new(); people.len()];
+    let frames = 16;
+    for f in 0..frames {
+        let x0 = 15 * f;
+        let view = Frame::new(&rgb[x0 * 3..], 560, h as u32, w * 3, PixelFormat::Rgb8, f as i64 * 100).unwrap();
+        let tracked = tracker.update(&m.detect(&view).unwrap(), view.timestamp_ms());
+        for (p, person) in people.iter().enumerate() {
+            let shifted = BBox::new(person.x0 - x0 as f32, person.y0, person.x1 - x0 as f32, person.y1);
+            if let Some(t) = tracked.iter().find(|t| t.detected.iou(&shifted) > 0.5) {
+                ids[p].push(t.id);
+            }
+        }
+    }
+    for (p, seen) in ids.iter().enumerate() {
+        // Confirmed from the second frame on, then seen in (nearly) every frame, one id.
+        assert!(seen.len() >= frames - 2, "person {p} tracked in {} of {frames} frames: {seen:?}", seen.len());
+        assert!(seen.iter().all(|&id| id == seen[0]), "person {p} changed id: {seen:?}");
+    }
+    assert_ne!(ids[0][0], ids[1][0]);
+    let s = tracker.stats();
+    assert!(s.matched_high as f64 / s.high as f64 > 0.8, "{s:?}");
+}

@@ -4,8 +4,8 @@
 //! SHA-256, verified on every load), frames (raw 8-bit buffers, borrowed; JPEG/PNG files),
 //! preprocessing (a bilinear resize straight into the normalised input tensor), decoders (SSD
 //! anchors + box coder, CenterFace heatmaps, BlazeFace anchors, exported YOLOv5/v8),
-//! score/size filters and class-aware NMS, and the [`Detector`] whose model can be replaced
-//! between frames.
+//! score/size filters and class-aware NMS, the [`Detector`] whose model can be replaced
+//! between frames, and a ByteTrack-style [`Tracker`].
 //!
 //! Must never send pixels anywhere: frames go in, detections come out, and (next) only
 //! aggregated insights leave through a forward stream. Starts no threads.
@@ -18,6 +18,7 @@ mod detection;
 mod detector;
 mod frame;
 mod model;
+mod tracker;
 
 pub use decode::{Anchor, ssd_anchors};
 pub use descriptor::{
@@ -28,3 +29,4 @@ pub use detection::{BBox, Detection};
 pub use detector::Detector;
 pub use frame::{Frame, PixelFormat};
 pub use model::{Model, sha256_hex};
+pub use tracker::{TrackedObject, Tracker, TrackerConfig, TrackerStats};
