@@ -401,6 +401,13 @@ pub(crate) fn ack(conn: &Connection, stream: &str, exporter: &str, last_seq: u64
 }
 
 pub(crate) fn record_error(conn: &Connection, stream: &str, exporter: &str, error: &str, now_ms: i64) -> R<()> {
+    // A sink's error can quote what a remote service answered; a card number must never be
+    // stored, whatever it came with. (The card guard is the one commerce rule forward uses.)
+    let error = if crate::commerce::card_guard::contains_card_number(error) {
+        "the error text was withheld: it contained what looks like a card number"
+    } else {
+        error
+    };
     conn.prepare_cached("UPDATE fwd_exporter SET last_error = ?3, last_error_ms = ?4 WHERE stream = ?1 AND name = ?2")?
         .execute(params![stream, exporter, error, now_ms])?;
     Ok(())

@@ -403,3 +403,22 @@ fn absurd_durations_are_refused_or_harmless() {
     // A flush with "forever" as its timeout returns once drained (nothing to drain here).
     assert!(s.flush(Duration::MAX).unwrap());
 }
+
+#[test]
+fn an_error_quoting_a_card_number_is_not_stored() {
+    let e = edge();
+    let s = e.streams();
+    s.create(&StreamConfig::durable("x", 1 << 20, WhenFull::Reject)).unwrap();
+    s.add_exporter("x", &fast_retry(ExporterConfig::new("app", SinkConfig::Callback))).unwrap();
+    s.set_callback("x", "app", Arc::new(|_: &Batch| Err("declined: card 4111 1111 1111 1111 expired".to_owned()))).unwrap();
+    s.append("x", b"1").unwrap();
+    s.start();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while s.stream_status("x").unwrap().exporters[0].last_error.is_none() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    s.stop();
+    let err = s.stream_status("x").unwrap().exporters[0].last_error.clone().unwrap();
+    assert!(!err.contains("4111"), "{err}");
+    assert!(err.contains("withheld"), "{err}");
+}
