@@ -10,6 +10,8 @@ mod rounding;
 
 use std::fmt;
 
+use smallvec::SmallVec;
+
 pub use currency::Currency;
 pub use rate::Percent;
 
@@ -183,6 +185,14 @@ impl Money {
 /// [`Money::allocate`]): parts sum exactly to `total`, ties go to the later position. The error
 /// says why it cannot (no parts, all weights zero).
 pub fn allocate_minor(total: i64, weights: &[u64]) -> std::result::Result<Vec<i64>, &'static str> {
+    let mut parts = vec![0; weights.len()];
+    allocate_minor_into(total, weights, &mut parts)?;
+    Ok(parts)
+}
+
+/// [`allocate_minor`] into `out` (one part per weight), with no heap allocation for a few
+/// parts (the promotion engine spreads every discount this way).
+pub(crate) fn allocate_minor_into(total: i64, weights: &[u64], out: &mut [i64]) -> std::result::Result<(), &'static str> {
     if weights.is_empty() {
         return Err("over no parts");
     }
@@ -191,8 +201,8 @@ pub fn allocate_minor(total: i64, weights: &[u64]) -> std::result::Result<Vec<i6
         return Err("over weights that are all zero");
     }
     let amount = u128::from(total.unsigned_abs());
-    let mut parts: Vec<u128> = Vec::with_capacity(weights.len());
-    let mut remainders: Vec<(u128, usize)> = Vec::with_capacity(weights.len());
+    let mut parts: SmallVec<[u128; 8]> = SmallVec::with_capacity(weights.len());
+    let mut remainders: SmallVec<[(u128, usize); 8]> = SmallVec::with_capacity(weights.len());
     for (i, &w) in weights.iter().enumerate() {
         // amount < 2^64 and w < 2^64, so the product fits in 128 bits.
         let exact = amount * u128::from(w);
@@ -207,13 +217,11 @@ pub fn allocate_minor(total: i64, weights: &[u64]) -> std::result::Result<Vec<i6
     }
     let negative = total < 0;
     // Each part is at most |total| <= 2^63; only i64::MIN itself needs the full magnitude.
-    Ok(parts
-        .into_iter()
-        .map(|p| {
-            let p = p as i128;
-            (if negative { -p } else { p }) as i64
-        })
-        .collect())
+    for (o, p) in out.iter_mut().zip(parts) {
+        let p = p as i128;
+        *o = (if negative { -p } else { p }) as i64;
+    }
+    Ok(())
 }
 
 /// Spreads `total` minor units over runs of identical units, `(count, weight)` each: every run

@@ -72,8 +72,12 @@ pub fn div_round(numerator: i128, denominator: i128, mode: RoundingMode) -> i128
     let negative = (numerator < 0) != (denominator < 0);
     let n = numerator.unsigned_abs();
     let d = denominator.unsigned_abs();
-    let q = n / d;
-    let r = n % d;
+    // Amounts almost always fit in 64 bits, where one native division gives both parts (the
+    // 128-bit one is two library calls).
+    let (q, r) = match (u64::try_from(n), u64::try_from(d)) {
+        (Ok(n), Ok(d)) => (u128::from(n / d), u128::from(n % d)),
+        _ => (n / d, n % d),
+    };
     let bump = if r == 0 {
         false
     } else {
@@ -117,6 +121,38 @@ mod tests {
         for &(n, d, expected) in cases {
             for (mode, want) in RoundingMode::ALL.into_iter().zip(expected) {
                 assert_eq!(div_round(n, d, mode), want, "{n}/{d} {mode}");
+            }
+        }
+    }
+
+    /// The 64-bit shortcut rounds exactly like 128-bit division, at and around its edges.
+    #[test]
+    fn native_division_matches_wide() {
+        fn wide(numerator: i128, denominator: i128, mode: RoundingMode) -> i128 {
+            let (n, d) = (numerator.unsigned_abs(), denominator.unsigned_abs());
+            let (q, r) = (n / d, n % d);
+            let up = r != 0
+                && match mode {
+                    Down => false,
+                    Up => true,
+                    HalfUp => r >= d - r,
+                    HalfDown => r > d - r,
+                    HalfEven => r > d - r || (r == d - r && q % 2 == 1),
+                };
+            let m = (q + u128::from(up)) as i128;
+            if (numerator < 0) != (denominator < 0) { m.wrapping_neg() } else { m }
+        }
+        let edge = |x: i128| [x - 1, x, x + 1];
+        let big = [1i128 << 63, 1 << 64, (1 << 64) + 7, i128::from(i64::MAX), i128::from(u64::MAX)];
+        let mut values: Vec<i128> = vec![1, 2, 3, 7, 10, 119, 1_000_003];
+        values.extend(big.iter().flat_map(|&b| edge(b)));
+        for &n in &values {
+            for &d in &values {
+                for (n, d) in [(n, d), (-n, d), (n, -d), (-n, -d)] {
+                    for mode in RoundingMode::ALL {
+                        assert_eq!(div_round(n, d, mode), wide(n, d, mode), "{n}/{d} {mode}");
+                    }
+                }
             }
         }
     }
