@@ -12,26 +12,27 @@
 //! promotions work on the current net prices of any unit and claim nothing. Within one
 //! promotion a unit serves one application only.
 
-use std::rc::Rc;
+use smallvec::SmallVec;
 
 use super::model::{CGroup, CRule, Compiled, Pick, TierBasis, TierReward};
-use crate::money::{Percent, RoundingMode, allocate_minor, div_round};
+use crate::money::{Percent, RoundingMode, allocate_minor_into, div_round};
 
-/// A slot's discounts as a shared, immutable list: splitting a slot copies a pointer, not the
-/// history (carts with many applied promotions split slots often).
-#[derive(Debug)]
+/// One discount of a slot, in the state's list of them ([`State::adj`]): a slot holds the
+/// index of its newest and each links to the one before, so splitting a slot copies an index,
+/// not the history (carts with many applied promotions split slots often), and the lists of
+/// the slots split from one share their tails.
+#[derive(Clone, Copy, Debug)]
 pub(crate) struct Adj {
     /// Candidate index.
     pub tag: u32,
+    /// The previous discount of the slot ([`NONE`]: none).
+    next: u32,
     /// Discount per unit.
     pub per_unit: i64,
-    pub next: Option<Rc<Adj>>,
 }
 
-/// Iterates a slot's discounts (newest first; one candidate may appear more than once).
-pub(crate) fn adjustments(head: &Option<Rc<Adj>>) -> impl Iterator<Item = &Adj> {
-    std::iter::successors(head.as_deref(), |a| a.next.as_deref())
-}
+/// No slot or discount (end of a chain).
+const NONE: u32 = u32::MAX;
 
 /// A run of `count` identical units of line `line`.
 #[derive(Clone, Debug)]
@@ -44,8 +45,11 @@ pub(crate) struct Slot {
     pub claimed: bool,
     /// Last promotion (candidate index + 1) that used this run in one of its applications.
     pub used_by: u32,
-    /// Discounts per unit, newest first.
-    pub adj: Option<Rc<Adj>>,
+    /// Discounts per unit, newest first: index in [`State::adj`] ([`NONE`]: none).
+    adj: u32,
+    /// The next slot of the same line ([`NONE`]: the last). Line `l`'s chain starts at slot
+    /// `l`, so a rule finds a line's units without scanning the cart.
+    pub next: u32,
 }
 
 /// The running state of one evaluation.
@@ -59,33 +63,74 @@ pub(crate) struct State {
     pub total: i64,
     /// Discount given so far (kept as it happens, so no pass over all slots is needed).
     pub given: i64,
+    /// Number of lines (= the first slots).
+    pub lines: usize,
+    /// Every slot's discounts (see [`Adj`]).
+    adj: Vec<Adj>,
 }
 
 impl State {
-    pub fn new(units: &[(i64, i64)]) -> State {
-        let slots: Vec<Slot> = units
-            .iter()
-            .enumerate()
-            .filter(|(_, (count, _))| *count > 0)
-            .map(|(i, &(count, price))| Slot {
-                line: i as u32,
-                count,
-                net: price,
-                claimed: false,
-                used_by: 0,
-                adj: None,
-            })
-            .collect();
+    /// One slot per line, slot `l` for line `l` (a line of no units keeps an empty slot, which
+    /// no rule takes).
+    pub fn new(units: impl ExactSizeIterator<Item = (i64, i64)>) -> State {
+        // Room for the splits rules make, so applying them does not move every slot.
+        let mut slots: Vec<Slot> = Vec::with_capacity(units.len() * 2);
+        slots.extend(units.enumerate().map(|(i, (count, price))| Slot {
+            line: i as u32,
+            count: count.max(0),
+            net: price,
+            claimed: false,
+            used_by: 0,
+            adj: NONE,
+            next: NONE,
+        }));
         let total = slots.iter().map(|s| s.net.saturating_mul(s.count)).fold(0i64, i64::saturating_add);
-        State { slots, any_applied: false, stopped: false, applied: Vec::new(), total, given: 0 }
+        State { lines: slots.len(), slots, any_applied: false, stopped: false, applied: Vec::new(), total, given: 0, adj: Vec::new() }
+    }
+
+    /// The slots of line `line` (slot `line` first, then its splits in no particular order).
+    pub fn line_slots(&self, line: usize) -> impl Iterator<Item = usize> + '_ {
+        std::iter::successors(Some(line), |&i| {
+            let next = self.slots[i].next;
+            (next != NONE).then_some(next as usize)
+        })
+    }
+
+    /// Slot `i`'s discounts, newest first (one candidate may appear more than once).
+    pub fn adjustments(&self, i: usize) -> impl Iterator<Item = &Adj> {
+        let first = self.slots[i].adj;
+        std::iter::successors(self.adj.get(first as usize), |a| self.adj.get(a.next as usize))
     }
 }
 
 /// A candidate promotion with its per-line masks.
 pub(crate) struct Candidate<'p> {
     pub promo: &'p Compiled,
-    /// One mask per matcher of the rule, in `CRule::matchers` order (empty for whole-order).
-    pub masks: Vec<Vec<bool>>,
+    /// One mask per matcher of the rule, in `CRule::matcher` order (none for whole-order),
+    /// `words` words each: bit `l % 64` of word `l / 64` is set when line `l` matches.
+    pub masks: &'p [u64],
+    pub words: usize,
+}
+
+impl Candidate<'_> {
+    pub fn mask(&self, k: usize) -> &[u64] {
+        &self.masks[k * self.words..(k + 1) * self.words]
+    }
+
+    pub fn matches(&self, k: usize, line: usize) -> bool {
+        self.masks[k * self.words + line / 64] >> (line % 64) & 1 == 1
+    }
+}
+
+/// The lines of a mask, ascending.
+pub(crate) fn lines_of(mask: &[u64]) -> impl Iterator<Item = usize> + '_ {
+    mask.iter().enumerate().flat_map(|(w, &word)| {
+        std::iter::successors((word != 0).then_some(word), |&rest| {
+            let rest = rest & (rest - 1);
+            (rest != 0).then_some(rest)
+        })
+        .map(move |bits| w * 64 + bits.trailing_zeros() as usize)
+    })
 }
 
 struct Ctx<'a, 'p> {
@@ -115,27 +160,40 @@ pub(crate) fn apply(state: &mut State, cand: &Candidate<'_>, index: u32, roundin
 }
 
 /// A selection of units: (slot index, count).
-type Pickd = Vec<(usize, i64)>;
+type Pickd = SmallVec<[(usize, i64); 8]>;
+
+/// Slot indices (a rule touches a few at a time: kept inline, not on the heap).
+type Slots = SmallVec<[usize; 8]>;
 
 impl Ctx<'_, '_> {
     fn item_level_claims(&self) -> bool {
         !self.cand.promo.stackable && !self.cand.promo.rule.is_order_level()
     }
 
-    /// Slots a matcher (by mask index) may take from now.
-    fn available(&self, state: &State, mask: usize) -> Vec<usize> {
-        let m = &self.cand.masks[mask];
+    /// Slots a matcher (by mask index) may take from now, in slot order.
+    fn available(&self, state: &State, mask: usize) -> Slots {
         let claims = self.item_level_claims();
-        (0..state.slots.len())
-            .filter(|&i| {
+        let mut out = Slots::new();
+        let mut split = false;
+        for line in lines_of(self.cand.mask(mask)) {
+            for i in state.line_slots(line) {
                 let s = &state.slots[i];
-                m[s.line as usize] && s.count > 0 && s.net > 0 && !(claims && s.claimed) && s.used_by != self.tag
-            })
-            .collect()
+                if s.count > 0 && s.net > 0 && !(claims && s.claimed) && s.used_by != self.tag {
+                    out.push(i);
+                    split |= i >= state.lines;
+                }
+            }
+        }
+        // Lines come in order, but a line's later slots were appended after every line's
+        // first one.
+        if split {
+            out.sort_unstable();
+        }
+        out
     }
 }
 
-fn order_slots(state: &State, mut idx: Vec<usize>, pick: Pick) -> Vec<usize> {
+fn order_slots(state: &State, mut idx: Slots, pick: Pick) -> Slots {
     // Deterministic: by price, then line, then slot index.
     idx.sort_by(|&a, &b| {
         let (sa, sb) = (&state.slots[a], &state.slots[b]);
@@ -151,7 +209,7 @@ fn order_slots(state: &State, mut idx: Vec<usize>, pick: Pick) -> Vec<usize> {
 /// Picks `k` units from `ordered` slots, skipping units already in `taken`. `None` if fewer.
 fn pick_units(state: &State, ordered: &[usize], k: i64, taken: &Pickd) -> Option<Pickd> {
     let mut need = k;
-    let mut out = Vec::new();
+    let mut out = Pickd::new();
     for &i in ordered {
         if need == 0 {
             break;
@@ -168,18 +226,28 @@ fn pick_units(state: &State, ordered: &[usize], k: i64, taken: &Pickd) -> Option
     (need == 0).then_some(out)
 }
 
+/// Moves `moved` of slot `i`'s units to a new slot (appended, so other indices stay valid,
+/// and chained after `i` in its line) and returns the new slot's index.
+fn split_off(state: &mut State, i: usize, moved: i64) -> usize {
+    let new = state.slots.len();
+    let s = &mut state.slots[i];
+    let mut part = s.clone();
+    part.count = moved;
+    s.count -= moved;
+    s.next = new as u32;
+    state.slots.push(part);
+    new
+}
+
 /// Makes each picked part its own slot and returns the slot indices holding exactly the picks.
 /// `picks` must name each slot at most once (see [`merge`]); splits append, so the other
 /// indices stay valid.
-fn isolate(state: &mut State, picks: &Pickd) -> Vec<usize> {
-    let mut out = Vec::with_capacity(picks.len());
+fn isolate(state: &mut State, picks: &Pickd) -> Slots {
+    let mut out = Slots::with_capacity(picks.len());
     for &(i, n) in picks {
-        let s = &mut state.slots[i];
-        if n < s.count {
-            let mut rest = s.clone();
-            rest.count = s.count - n;
-            s.count = n;
-            state.slots.push(rest);
+        let count = state.slots[i].count;
+        if n < count {
+            split_off(state, i, count - n);
         }
         out.push(i);
     }
@@ -189,7 +257,7 @@ fn isolate(state: &mut State, picks: &Pickd) -> Vec<usize> {
 /// Merges picks so each slot appears once (summing counts).
 fn merge(mut picks: Pickd) -> Pickd {
     picks.sort_by_key(|p| p.0);
-    let mut out: Pickd = Vec::with_capacity(picks.len());
+    let mut out = Pickd::with_capacity(picks.len());
     for (i, n) in picks {
         match out.last_mut() {
             Some(last) if last.0 == i => last.1 += n,
@@ -205,9 +273,12 @@ fn spread(state: &mut State, slots: &[usize], discount: i64, tag: u32) {
     if discount <= 0 || slots.is_empty() {
         return;
     }
-    let weights: Vec<u64> = slots.iter().map(|&i| (state.slots[i].net.max(0) * state.slots[i].count.max(0)).unsigned_abs()).collect();
+    let weights: SmallVec<[u64; 8]> = slots.iter().map(|&i| (state.slots[i].net.max(0) * state.slots[i].count.max(0)).unsigned_abs()).collect();
     let total_w: u64 = weights.iter().fold(0u64, |a, w| a.saturating_add(*w));
-    let Ok(shares) = allocate_minor(discount.min(i64::try_from(total_w).unwrap_or(i64::MAX)), &weights) else { return };
+    let mut shares: SmallVec<[i64; 8]> = SmallVec::from_elem(0, slots.len());
+    if allocate_minor_into(discount.min(i64::try_from(total_w).unwrap_or(i64::MAX)), &weights, &mut shares).is_err() {
+        return;
+    }
     for (k, &i) in slots.iter().enumerate() {
         give(state, i, shares[k], tag);
     }
@@ -223,11 +294,7 @@ fn give(state: &mut State, i: usize, share: i64, tag: u32) {
     let extra = share % count;
     if extra > 0 {
         // `extra` units get base + 1: a slot of their own (placed after the base units).
-        let mut plus = state.slots[i].clone();
-        plus.count = extra;
-        state.slots[i].count = count - extra;
-        state.slots.push(plus);
-        let last = state.slots.len() - 1;
+        let last = split_off(state, i, extra);
         discount_slot(state, last, base + 1, tag);
     }
     discount_slot(state, i, base, tag);
@@ -241,7 +308,8 @@ fn discount_slot(state: &mut State, i: usize, per_unit: i64, tag: u32) -> i64 {
     }
     let per_unit = per_unit.min(s.net);
     s.net -= per_unit;
-    s.adj = Some(Rc::new(Adj { tag: tag - 1, per_unit, next: s.adj.take() }));
+    state.adj.push(Adj { tag: tag - 1, per_unit, next: s.adj });
+    s.adj = (state.adj.len() - 1) as u32;
     let given = per_unit * s.count;
     state.given += given;
     given
@@ -267,7 +335,7 @@ fn pct(amount: i64, p: Percent, mode: RoundingMode) -> i64 {
 }
 
 /// Isolates `picks` as whole slots (each slot picked at most once after `merge`).
-fn take(state: &mut State, picks: Pickd) -> Vec<usize> {
+fn take(state: &mut State, picks: Pickd) -> Slots {
     let picks = merge(picks);
     isolate(state, &picks)
 }
@@ -329,7 +397,7 @@ fn run_rule(state: &mut State, cx: &Ctx<'_, '_>) -> (i64, i64) {
             let mut apps = 0;
             while apps < *max {
                 let ordered = order_slots(state, cx.available(state, 0), Pick::MostExpensive);
-                let Some(group) = pick_units(state, &ordered, *quantity, &Vec::new()) else { break };
+                let Some(group) = pick_units(state, &ordered, *quantity, &Pickd::new()) else { break };
                 let total: i64 = group.iter().map(|&(i, n)| state.slots[i].net * n).sum();
                 if total <= *price {
                     break; // most expensive first: no later group is worth more
@@ -357,7 +425,7 @@ fn run_rule(state: &mut State, cx: &Ctx<'_, '_>) -> (i64, i64) {
                 let reward_slots = take(state, rewards);
                 mark(state, &reward_slots, claims, tag);
                 let quals_ordered = order_slots(state, cx.available(state, 0), Pick::MostExpensive);
-                let Some(quals) = pick_units(state, &quals_ordered, buy.quantity, &Vec::new()) else {
+                let Some(quals) = pick_units(state, &quals_ordered, buy.quantity, &Pickd::new()) else {
                     // Unreachable (the feasibility pick found them); never leave a claim behind.
                     for &i in &reward_slots {
                         state.slots[i].claimed = false;
@@ -397,7 +465,7 @@ fn run_rule(state: &mut State, cx: &Ctx<'_, '_>) -> (i64, i64) {
         CRule::Bundle { groups, price, percent, max } => {
             let mut apps = 0;
             while apps < *max {
-                let mut picked: Pickd = Vec::new();
+                let mut picked = Pickd::new();
                 let mut ok = true;
                 for (g, group) in groups.iter().enumerate() {
                     let ordered = order_slots(state, cx.available(state, g), Pick::MostExpensive);
@@ -438,17 +506,17 @@ fn pick_bxgy(state: &State, cx: &Ctx<'_, '_>, buy: &CGroup, get: &CGroup, reward
     // Rewards first (cheapest or most expensive of the get set), then qualifiers from the buy
     // set, most expensive first, excluding the reward units.
     let rewards_ordered = order_slots(state, cx.available(state, 1), reward);
-    let rewards = pick_units(state, &rewards_ordered, get.quantity, &Vec::new())?;
+    let rewards = pick_units(state, &rewards_ordered, get.quantity, &Pickd::new())?;
     let quals_ordered = order_slots(state, cx.available(state, 0), Pick::MostExpensive);
     let quals = pick_units(state, &quals_ordered, buy.quantity, &rewards)?;
     Some((quals, rewards))
 }
 
-fn order_slots_for(state: &State, cx: &Ctx<'_, '_>, has_target: bool) -> Vec<usize> {
+fn order_slots_for(state: &State, cx: &Ctx<'_, '_>, has_target: bool) -> Slots {
     (0..state.slots.len())
         .filter(|&i| {
             let s = &state.slots[i];
-            s.count > 0 && s.net > 0 && (!has_target || cx.cand.masks[0][s.line as usize])
+            s.count > 0 && s.net > 0 && (!has_target || cx.cand.matches(0, s.line as usize))
         })
         .collect()
 }
@@ -456,8 +524,13 @@ fn order_slots_for(state: &State, cx: &Ctx<'_, '_>, has_target: bool) -> Vec<usi
 /// An upper bound on the discount `cand` can give in any state reachable from `fresh`
 /// (fewer available units, lower net prices). Used to prune the best-deal search.
 pub(crate) fn upper_bound(fresh: &State, cand: &Candidate<'_>) -> i64 {
-    let units_of = |mask: &Vec<bool>| -> Vec<(i64, i64)> {
-        fresh.slots.iter().filter(|s| mask[s.line as usize] && s.net > 0).map(|s| (s.net, s.count)).collect()
+    // A fresh state has one slot per line: slot `l` is line `l`. `None`: every line.
+    let units_of = |mask: Option<&[u64]>| -> Vec<(i64, i64)> {
+        let slot = |l: usize| &fresh.slots[l];
+        match mask {
+            Some(m) => lines_of(m).map(slot).filter(|s| s.net > 0).map(|s| (s.net, s.count)).collect(),
+            None => fresh.slots.iter().filter(|s| s.net > 0).map(|s| (s.net, s.count)).collect(),
+        }
     };
     let sum = |u: &[(i64, i64)]| u.iter().map(|(p, c)| p * c).sum::<i64>();
     let count = |u: &[(i64, i64)]| u.iter().map(|(_, c)| c).sum::<i64>();
@@ -482,36 +555,35 @@ pub(crate) fn upper_bound(fresh: &State, cand: &Candidate<'_>) -> i64 {
         // Exact share rounded up, plus one minor unit per unit for per-slot rounding.
         i64::try_from(div_round(i128::from(amount) * n, d, RoundingMode::Up)).unwrap_or(i64::MAX).saturating_add(units)
     };
-    let all: Vec<bool> = vec![true; fresh.slots.iter().map(|s| s.line as usize + 1).max().unwrap_or(0)];
     match &cand.promo.rule {
         CRule::PercentOff { percent, .. } => {
-            let u = units_of(&cand.masks[0]);
+            let u = units_of(Some(cand.mask(0)));
             pct_up(sum(&u), percent, count(&u)).min(sum(&u))
         }
-        CRule::AmountOff { amount, .. } => units_of(&cand.masks[0]).iter().map(|(p, c)| (*p).min(*amount) * c).sum(),
+        CRule::AmountOff { amount, .. } => units_of(Some(cand.mask(0))).iter().map(|(p, c)| (*p).min(*amount) * c).sum(),
         CRule::OrderPercentOff { m, percent, .. } => {
-            let u = units_of(if m.is_some() { &cand.masks[0] } else { &all });
+            let u = units_of(m.as_ref().map(|_| cand.mask(0)));
             pct_up(sum(&u), percent, 1).min(sum(&u))
         }
         CRule::OrderAmountOff { m, amount, .. } => {
-            let u = units_of(if m.is_some() { &cand.masks[0] } else { &all });
+            let u = units_of(m.as_ref().map(|_| cand.mask(0)));
             (*amount).min(sum(&u))
         }
         CRule::FixedPrice { quantity, price, max, .. } => {
-            let u = units_of(&cand.masks[0]);
+            let u = units_of(Some(cand.mask(0)));
             let apps = (count(&u) / quantity).min(*max);
             (1..=apps).map(|a| top(&u, a.saturating_mul(*quantity)) - a.saturating_mul(*price)).max().unwrap_or(0).max(0)
         }
         CRule::BuyXGetY { buy, get, percent, max, .. } => {
-            let gu = units_of(&cand.masks[1]);
-            let bu = units_of(&cand.masks[0]);
+            let gu = units_of(Some(cand.mask(1)));
+            let bu = units_of(Some(cand.mask(0)));
             let apps = (count(&gu) / get.quantity).min(count(&bu) / buy.quantity).min(*max);
             let apps = apps.min(count(&gu).max(count(&bu))); // finite
             let k = apps.saturating_mul(get.quantity);
             pct_up(top(&gu, k), percent, 1).min(top(&gu, k))
         }
         CRule::Tiered { basis: _, tiers, .. } => {
-            let u = units_of(&cand.masks[0]);
+            let u = units_of(Some(cand.mask(0)));
             let base = sum(&u);
             tiers
                 .iter()
@@ -523,18 +595,18 @@ pub(crate) fn upper_bound(fresh: &State, cand: &Candidate<'_>) -> i64 {
                 .unwrap_or(0)
         }
         CRule::Bundle { groups, price, percent, max } => {
-            let mut union = vec![false; cand.masks[0].len()];
-            for m in &cand.masks {
-                for (k, v) in m.iter().enumerate() {
-                    union[k] |= *v;
+            let mut union = vec![0u64; cand.words];
+            for g in 0..groups.len() {
+                for (u, w) in union.iter_mut().zip(cand.mask(g)) {
+                    *u |= *w;
                 }
             }
-            let u = units_of(&union);
+            let u = units_of(Some(&union));
             let per_app: i64 = groups.iter().map(|g| g.quantity).sum();
             let apps = groups
                 .iter()
-                .zip(&cand.masks)
-                .map(|(g, m)| count(&units_of(m)) / g.quantity)
+                .enumerate()
+                .map(|(k, g)| count(&units_of(Some(cand.mask(k)))) / g.quantity)
                 .min()
                 .unwrap_or(0)
                 .min(*max);

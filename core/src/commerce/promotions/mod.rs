@@ -18,7 +18,10 @@ mod model;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+use smallvec::SmallVec;
 
 pub use model::{
     AmountOff, Bundle, BuyXGetY, Conditions, FixedPrice, Group, OrderAmountOff, OrderPercentOff, PercentOff, Pick,
@@ -182,19 +185,101 @@ pub struct PromoOutcome {
     pub exact: bool,
 }
 
+/// FxHash (as in rustc): the index's keys are SKUs, categories and tags from the store's own
+/// promotions, looked up a few hundred times per cart, where SipHash's flood resistance buys
+/// nothing and costs a third of the lookup.
+#[derive(Clone, Copy, Default)]
+struct FxHasher(u64);
+
+impl FxHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            self.add(u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut last = [0u8; 8];
+            last[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(last) ^ ((rest.len() as u64) << 59));
+        }
+    }
+
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// A promotion (by index) whose matcher (by index) lists a key, and whether the promotion
+/// needs a coupon.
+#[derive(Clone, Copy, Debug)]
+struct Entry {
+    promo: u32,
+    matcher: u32,
+    gated: bool,
+}
+
+type Index = HashMap<String, Vec<Entry>, BuildHasherDefault<FxHasher>>;
+
+/// Promotions by what their matchers list.
+#[derive(Clone, Debug, Default)]
+struct Keys {
+    by_sku: Index,
+    by_category: Index,
+    by_tag: Index,
+}
+
+impl Keys {
+    fn add(&mut self, m: &model::Matcher, e: Entry) {
+        for s in &m.skus {
+            self.by_sku.entry(s.clone()).or_default().push(e);
+        }
+        for c in &m.categories {
+            self.by_category.entry(c.clone()).or_default().push(e);
+        }
+        for t in &m.tags {
+            self.by_tag.entry(t.clone()).or_default().push(e);
+        }
+    }
+
+    /// The entries under `line`'s SKU, categories and tags.
+    fn find<'k>(&'k self, line: &'k PromoLineRef<'_>) -> impl Iterator<Item = &'k Entry> {
+        self.by_sku
+            .get(line.sku)
+            .into_iter()
+            .chain(line.categories.iter().filter_map(|c| self.by_category.get(c.as_str())))
+            .chain(line.tags.iter().filter_map(|t| self.by_tag.get(t.as_str())))
+            .flatten()
+    }
+}
+
 /// Compiled promotions of one store currency, indexed for fast candidate lookup.
 #[derive(Clone, Debug)]
 pub struct PromotionSet {
     currency: Currency,
+    /// In evaluation order (priority high → low, then id), so a promotion's index is its rank.
     promos: Vec<Compiled>,
-    /// Promotion indices in evaluation order.
-    order_pos: Vec<u32>,
-    /// (promotion, matcher index) by what a matcher lists.
-    by_sku: HashMap<String, Vec<(u32, u8)>>,
-    by_category: HashMap<String, Vec<(u32, u8)>>,
-    by_tag: HashMap<String, Vec<(u32, u8)>>,
-    /// Promotions that can touch any line (targets with `all`, whole-order rules).
-    global: Vec<u32>,
+    /// (promotion, matcher index) by what a matcher lists: promotions open to every cart, and
+    /// those behind a coupon (looked up only when the cart carries one).
+    open: Keys,
+    gated: Keys,
+    /// Promotions that can touch any line (targets with `all`, whole-order rules), ascending
+    /// (`matcher` unused).
+    global: Vec<Entry>,
 }
 
 impl PromotionSet {
@@ -208,37 +293,20 @@ impl PromotionSet {
             }
             promos.push(Compiled::compile(p, currency, &format!("[{i}]"))?);
         }
-        let mut order: Vec<u32> = (0..promos.len() as u32).collect();
-        order.sort_by(|&a, &b| {
-            let (pa, pb) = (&promos[a as usize], &promos[b as usize]);
-            pb.priority.cmp(&pa.priority).then_with(|| pa.id.cmp(&pb.id))
-        });
-        let mut order_pos = vec![0u32; promos.len()];
-        for (pos, &i) in order.iter().enumerate() {
-            order_pos[i as usize] = pos as u32;
-        }
-        let (mut by_sku, mut by_category, mut by_tag) = (HashMap::new(), HashMap::new(), HashMap::new());
+        // Ids are unique, so this order is total.
+        promos.sort_by(|pa, pb| pb.priority.cmp(&pa.priority).then_with(|| pa.id.cmp(&pb.id)));
+        let (mut open, mut gated) = (Keys::default(), Keys::default());
         let mut global = Vec::new();
         for (i, p) in promos.iter().enumerate() {
-            let i = i as u32;
-            let matchers = p.rule.matchers();
-            if matchers.is_empty() || matchers.iter().any(|m| m.all) {
-                global.push(i);
+            let entry = |matcher: usize| Entry { promo: i as u32, matcher: matcher as u32, gated: p.coupon.is_some() };
+            if p.rule.matcher_count() == 0 || p.rule.matchers().any(|m| m.all) {
+                global.push(entry(0));
             }
-            for (k, m) in matchers.into_iter().enumerate() {
-                let k = k as u8;
-                for s in &m.skus {
-                    by_sku.entry(s.clone()).or_insert_with(Vec::new).push((i, k));
-                }
-                for c in &m.categories {
-                    by_category.entry(c.clone()).or_insert_with(Vec::new).push((i, k));
-                }
-                for t in &m.tags {
-                    by_tag.entry(t.clone()).or_insert_with(Vec::new).push((i, k));
-                }
+            for (k, m) in p.rule.matchers().enumerate() {
+                if p.coupon.is_some() { &mut gated } else { &mut open }.add(m, entry(k));
             }
         }
-        Ok(PromotionSet { currency, promos, order_pos, by_sku, by_category, by_tag, global })
+        Ok(PromotionSet { currency, promos, open, gated, global })
     }
 
     /// Parses a JSON array of promotions and compiles it.
@@ -303,6 +371,57 @@ impl PromotionSet {
         mode: Mode,
         rounding: RoundingMode,
     ) -> Result<PromoOutcome> {
+        let e = self.evaluate_lines(lines, ctx, mode, rounding)?;
+        let cur = self.currency;
+        let money = |m: i64| Money::new(m, cur);
+        let runs = |span: (u32, u32), of: &[(i64, i64)]| -> Vec<UnitRun> {
+            of[span.0 as usize..span.1 as usize].iter().map(|&(count, a)| UnitRun { count, amount: money(a) }).collect()
+        };
+        let out_lines: Vec<LineOutcome> = lines
+            .iter()
+            .zip(&e.line_runs)
+            .map(|(l, &span)| {
+                let units = runs(span, &e.runs);
+                let net: i64 = units.iter().map(|r| r.count * r.amount.minor()).sum();
+                LineOutcome { units, discount: money(l.unit_price.minor() * l.units - net), net: money(net) }
+            })
+            .collect();
+        let adjustments = e
+            .adjustments
+            .iter()
+            .map(|a| Adjustment {
+                promotion_id: a.promo.id.clone(),
+                promotion_name: a.promo.name.clone(),
+                rule: a.promo.kind.to_owned(),
+                line: a.line,
+                amount: money(a.amount),
+                units: runs(a.runs, &e.adjustment_runs),
+            })
+            .collect();
+        let applied = e
+            .applied
+            .iter()
+            .map(|a| AppliedPromotion {
+                id: a.promo.id.clone(),
+                name: a.promo.name.clone(),
+                rule: a.promo.kind.to_owned(),
+                applications: a.applications,
+                discount: money(a.discount),
+            })
+            .collect();
+        let total_discount = money(out_lines.iter().map(|l| l.discount.minor()).sum());
+        Ok(PromoOutcome { lines: out_lines, adjustments, applied, coupons: e.coupons, total_discount, exact: e.exact })
+    }
+
+    /// The evaluation itself, in minor units, borrowing the promotions' names (what pricing
+    /// turns into its own output without copying twice).
+    pub(crate) fn evaluate_lines(
+        &self,
+        lines: &[PromoLineRef<'_>],
+        ctx: &PromoContext,
+        mode: Mode,
+        rounding: RoundingMode,
+    ) -> Result<Evaluation<'_>> {
         for l in lines {
             if l.unit_price.currency() != self.currency {
                 return Err(Error::CurrencyMismatch {
@@ -325,55 +444,71 @@ impl PromotionSet {
 
         // Candidates: promotions indexed under something in the cart, plus global ones. The
         // index hits also say which matcher of which promotion accepts which line, so masks
-        // come from the hits instead of testing every matcher against every line.
-        let mut hit = vec![false; self.promos.len()];
-        let mut cands: Vec<u32> = Vec::new();
-        let mut hits: Vec<(u32, u8, u32)> = Vec::new();
-        for &i in &self.global {
-            if !std::mem::replace(&mut hit[i as usize], true) {
-                cands.push(i);
-            }
-        }
+        // come from the hits instead of testing every matcher against every line. Promotion
+        // indices are evaluation ranks, so sorted hits list the candidates in order.
+        // A promotion behind a coupon the cart does not carry is out before anything else
+        // (stores gate many order- and category-wide promotions behind coupons).
+        let unlocked = |i: u32| !coupons.is_empty() && self.promos[i as usize].coupon.as_ref().is_none_or(|c| coupons.contains(c));
+        let mut hits: Vec<(u32, u32, u32)> = Vec::with_capacity(lines.len() * 2);
         for (li, l) in lines.iter().enumerate() {
             let li = li as u32;
-            let found = self
-                .by_sku
-                .get(l.sku)
-                .into_iter()
-                .chain(l.categories.iter().filter_map(|c| self.by_category.get(c)))
-                .chain(l.tags.iter().filter_map(|t| self.by_tag.get(t)))
-                .flatten();
-            for &(i, k) in found {
-                hits.push((i, k, li));
-                if !std::mem::replace(&mut hit[i as usize], true) {
-                    cands.push(i);
+            hits.extend(self.open.find(l).map(|e| (e.promo, e.matcher, li)));
+            if !coupons.is_empty() {
+                hits.extend(self.gated.find(l).filter(|e| unlocked(e.promo)).map(|e| (e.promo, e.matcher, li)));
+            }
+        }
+        hits.sort_unstable_by_key(|hit| hit.0);
+        let words = lines.len().div_ceil(64);
+        let mut bits: Vec<u64> = Vec::with_capacity((hits.len() + 4) * words);
+        // (promotion, first word of its masks)
+        let mut chosen: Vec<(u32, usize)> = Vec::with_capacity(hits.len() + 4);
+        let (mut h, mut g) = (0, 0);
+        loop {
+            while self.global.get(g).is_some_and(|e| e.gated && !unlocked(e.promo)) {
+                g += 1;
+            }
+            let i = match (hits.get(h), self.global.get(g)) {
+                (None, None) => break,
+                (Some(hit), None) => hit.0,
+                (None, Some(e)) => e.promo,
+                (Some(hit), Some(e)) => hit.0.min(e.promo),
+            };
+            if self.global.get(g).is_some_and(|e| e.promo == i) {
+                g += 1;
+            }
+            let first = h;
+            while hits.get(h).is_some_and(|hit| hit.0 == i) {
+                h += 1;
+            }
+            let promo = &self.promos[i as usize];
+            if self.blocked(promo, ctx, &coupons).is_some() {
+                continue;
+            }
+            let base = bits.len();
+            bits.resize(base + promo.rule.matcher_count() * words, 0);
+            for (k, m) in promo.rule.matchers().enumerate() {
+                if m.all {
+                    let mask = &mut bits[base + k * words..base + (k + 1) * words];
+                    mask.fill(u64::MAX);
+                    if lines.len() % 64 != 0 {
+                        mask[words - 1] = (1u64 << (lines.len() % 64)) - 1;
+                    }
                 }
             }
+            for &(_, k, li) in &hits[first..h] {
+                let li = li as usize;
+                bits[base + k as usize * words + li / 64] |= 1 << (li % 64);
+            }
+            chosen.push((i, base));
         }
-        cands.retain(|&i| self.blocked(&self.promos[i as usize], ctx, &coupons).is_none());
-        cands.sort_by_key(|&i| self.order_pos[i as usize]);
-
-        // Candidate slot of each promotion, then its masks.
-        let mut slot_of = vec![u32::MAX; self.promos.len()];
-        for (k, &i) in cands.iter().enumerate() {
-            slot_of[i as usize] = k as u32;
-        }
-        let mut candidates: Vec<Candidate<'_>> = cands
+        let candidates: Vec<Candidate<'_>> = chosen
             .iter()
-            .map(|&i| {
+            .map(|&(i, base)| {
                 let promo = &self.promos[i as usize];
-                let masks = promo.rule.matchers().into_iter().map(|m| vec![m.all; lines.len()]).collect();
-                Candidate { promo, masks }
+                Candidate { promo, masks: &bits[base..base + promo.rule.matcher_count() * words], words }
             })
             .collect();
-        for (i, k, li) in hits {
-            let c = slot_of[i as usize];
-            if c != u32::MAX {
-                candidates[c as usize].masks[usize::from(k)][li as usize] = true;
-            }
-        }
-        let units: Vec<(i64, i64)> = lines.iter().map(|l| (l.units, l.unit_price.minor())).collect();
-        let fresh = State::new(&units);
+        let fresh = State::new(lines.iter().map(|l| (l.units, l.unit_price.minor())));
 
         let (state, exact) = match mode {
             Mode::Priority => {
@@ -385,75 +520,71 @@ impl PromotionSet {
             }
             Mode::BestDeal => best_deal(fresh, &candidates, rounding),
         };
-        Ok(self.outcome(lines, ctx, &coupons, &candidates, state, exact))
+        let promo_of = |c: u32| &self.promos[chosen[c as usize].0 as usize];
+        Ok(self.outcome(lines.len(), ctx, coupons, promo_of, state, exact))
     }
 
-    fn outcome(
-        &self,
-        lines: &[PromoLineRef<'_>],
+    fn outcome<'s>(
+        &'s self,
+        lines: usize,
         ctx: &PromoContext,
-        coupons: &[String],
-        cands: &[Candidate<'_>],
+        coupons: Vec<String>,
+        promo_of: impl Fn(u32) -> &'s Compiled,
         mut state: State,
         exact: bool,
-    ) -> PromoOutcome {
-        let cur = self.currency;
-        let money = |m: i64| Money::new(m, cur);
-        // Slots in line order, then by net price descending (discounted units last).
-        state.slots.sort_by(|a, b| a.line.cmp(&b.line).then(b.net.cmp(&a.net)));
-        let mut out_lines: Vec<LineOutcome> = lines
-            .iter()
-            .map(|_| LineOutcome { units: Vec::new(), discount: money(0), net: money(0) })
-            .collect();
-        // (line, candidate) → runs
-        let mut adj: BTreeMap<(usize, u32), Vec<UnitRun>> = BTreeMap::new();
-        for s in &state.slots {
-            let lo = &mut out_lines[s.line as usize];
-            push_run(&mut lo.units, s.count, money(s.net));
-            // Sum this slot's discounts per promotion (a promotion may have given twice).
-            let mut per_tag: Vec<(u32, i64)> = Vec::new();
-            for a in engine::adjustments(&s.adj) {
-                match per_tag.iter_mut().find(|(t, _)| *t == a.tag) {
-                    Some(e) => e.1 += a.per_unit,
-                    None => per_tag.push((a.tag, a.per_unit)),
-                }
+    ) -> Evaluation<'s> {
+        state.applied.sort_by_key(|a| a.0);
+        let mut runs: Vec<(i64, i64)> = Vec::with_capacity(state.slots.len());
+        let mut line_runs: Vec<(u32, u32)> = Vec::with_capacity(lines);
+        // (line, candidate, slot, count, discount per unit) for every discount of every slot.
+        let mut given: Vec<(u32, u32, u32, i64, i64)> = Vec::with_capacity(state.slots.len());
+        let mut order: SmallVec<[usize; 8]> = SmallVec::new();
+        for line in 0..lines {
+            // The line's slots by net price descending (discounted units last), ties in slot
+            // order.
+            order.clear();
+            order.extend(state.line_slots(line));
+            order.sort_unstable_by(|&a, &b| state.slots[b].net.cmp(&state.slots[a].net).then(a.cmp(&b)));
+            let start = runs.len();
+            for &k in &order {
+                let s = &state.slots[k];
+                push_run(&mut runs, start, s.count, s.net);
+                given.extend(state.adjustments(k).map(|a| (line as u32, a.tag, k as u32, s.count, a.per_unit)));
             }
-            for (c, per_unit) in per_tag {
-                push_run(adj.entry((s.line as usize, c)).or_default(), s.count, money(per_unit));
-            }
+            line_runs.push((start as u32, runs.len() as u32));
         }
-        for (i, lo) in out_lines.iter_mut().enumerate() {
-            let gross = lines[i].unit_price.minor() * lines[i].units;
-            let net: i64 = lo.units.iter().map(|r| r.count * r.amount.minor()).sum();
-            lo.net = money(net);
-            lo.discount = money(gross - net);
-        }
-        // Adjustments ordered by line, then by evaluation order of the promotion.
-        let adjustments: Vec<Adjustment> = adj
-            .into_iter()
-            .map(|((line, c), units)| {
-                let p = cands[c as usize].promo;
-                let amount: i64 = units.iter().map(|r| r.count * r.amount.minor()).sum();
-                Adjustment {
-                    promotion_id: p.id.clone(),
-                    promotion_name: p.name.clone(),
-                    rule: p.kind.to_owned(),
-                    line,
-                    amount: money(amount),
-                    units,
+        // Adjustments ordered by line, then by evaluation order of the promotion; within one,
+        // runs in slot order, a slot's discounts from one promotion summed (it may have given
+        // twice).
+        given.sort_by_key(|&(line, c, ..)| (line, c));
+        let mut adjustments: Vec<RawAdjustment<'s>> = Vec::with_capacity(state.applied.len() * 2);
+        let mut adjustment_runs: Vec<(i64, i64)> = Vec::with_capacity(given.len());
+        let mut k = 0;
+        while k < given.len() {
+            let (line, c, ..) = given[k];
+            let start = adjustment_runs.len();
+            while k < given.len() && given[k].0 == line && given[k].1 == c {
+                let (.., slot, count, _) = given[k];
+                let mut per_unit = 0;
+                while k < given.len() && given[k].0 == line && given[k].1 == c && given[k].2 == slot {
+                    per_unit += given[k].4;
+                    k += 1;
                 }
-            })
-            .collect();
-        let mut applied_sorted = state.applied.clone();
-        applied_sorted.sort_by_key(|a| a.0);
-        let applied: Vec<AppliedPromotion> = applied_sorted
+                push_run(&mut adjustment_runs, start, count, per_unit);
+            }
+            let amount = adjustment_runs[start..].iter().map(|(c, a)| c * a).sum();
+            adjustments.push(RawAdjustment {
+                promo: promo_of(c),
+                line: line as usize,
+                amount,
+                runs: (start as u32, adjustment_runs.len() as u32),
+            });
+        }
+        let applied: Vec<RawApplied<'s>> = state
+            .applied
             .iter()
-            .map(|&(c, apps, d)| {
-                let p = cands[c as usize].promo;
-                AppliedPromotion { id: p.id.clone(), name: p.name.clone(), rule: p.kind.to_owned(), applications: apps, discount: money(d) }
-            })
+            .map(|&(c, applications, discount)| RawApplied { promo: promo_of(c), applications, discount })
             .collect();
-        let total_discount = money(out_lines.iter().map(|l| l.discount.minor()).sum());
 
         let mut coupon_results = Vec::new();
         for (k, code) in coupons.iter().enumerate() {
@@ -463,11 +594,11 @@ impl PromotionSet {
             let unlocks: Vec<&Compiled> = self.promos.iter().filter(|p| p.coupon.as_ref() == Some(code)).collect();
             let status = if unlocks.is_empty() {
                 CouponStatus::Invalid
-            } else if applied.iter().any(|a| unlocks.iter().any(|p| p.id == a.id)) {
+            } else if applied.iter().any(|a| unlocks.iter().any(|p| p.id == a.promo.id)) {
                 CouponStatus::Applied
             } else {
                 // The most telling reason among its promotions.
-                let reasons: Vec<CouponStatus> = unlocks.iter().filter_map(|p| self.blocked(p, ctx, coupons)).collect();
+                let reasons: Vec<CouponStatus> = unlocks.iter().filter_map(|p| self.blocked(p, ctx, &coupons)).collect();
                 [CouponStatus::AlreadyUsed, CouponStatus::Expired, CouponStatus::NotYetValid]
                     .into_iter()
                     .find(|r| !reasons.is_empty() && reasons.iter().all(|x| x == r))
@@ -475,18 +606,54 @@ impl PromotionSet {
             };
             coupon_results.push(CouponResult { code: code.clone(), status });
         }
-        PromoOutcome { lines: out_lines, adjustments, applied, coupons: coupon_results, total_discount, exact }
+        Evaluation { runs, line_runs, adjustments, adjustment_runs, applied, coupons: coupon_results, exact }
     }
 }
 
-fn push_run(runs: &mut Vec<UnitRun>, count: i64, amount: Money) {
+/// What [`PromotionSet::evaluate_lines`] returns: [`PromoOutcome`] in minor units, with runs
+/// in two flat lists and the promotions borrowed.
+pub(crate) struct Evaluation<'s> {
+    /// Net per unit after promotions as (count, amount) runs, highest amount first; line `i`'s
+    /// are `runs[line_runs[i].0..line_runs[i].1]`, summing to its units.
+    pub runs: Vec<(i64, i64)>,
+    pub line_runs: Vec<(u32, u32)>,
+    /// Ordered by line, then by evaluation order of the promotion.
+    pub adjustments: Vec<RawAdjustment<'s>>,
+    /// The adjustments' discounts per unit (see [`RawAdjustment::runs`]).
+    pub adjustment_runs: Vec<(i64, i64)>,
+    /// In evaluation order.
+    pub applied: Vec<RawApplied<'s>>,
+    pub coupons: Vec<CouponResult>,
+    pub exact: bool,
+}
+
+/// One promotion's discount on one line.
+pub(crate) struct RawAdjustment<'s> {
+    pub promo: &'s Compiled,
+    pub line: usize,
+    pub amount: i64,
+    /// The discount per unit: `adjustment_runs[runs.0..runs.1]`.
+    pub runs: (u32, u32),
+}
+
+pub(crate) struct RawApplied<'s> {
+    pub promo: &'s Compiled,
+    pub applications: i64,
+    pub discount: i64,
+}
+
+/// Appends `count` units of `amount` to the runs from `start`, merging with the last one.
+fn push_run(runs: &mut Vec<(i64, i64)>, start: usize, count: i64, amount: i64) {
     if count <= 0 {
         return;
     }
-    match runs.last_mut() {
-        Some(r) if r.amount == amount => r.count += count,
-        _ => runs.push(UnitRun { count, amount }),
+    if runs.len() > start {
+        if let Some(last) = runs.last_mut().filter(|r| r.1 == amount) {
+            last.0 += count;
+            return;
+        }
     }
+    runs.push((count, amount));
 }
 
 /// Exact best deal. Candidates that touch disjoint sets of lines — and none of which is
@@ -521,14 +688,11 @@ fn independent_groups(cands: &[Candidate<'_>]) -> Vec<Vec<usize>> {
         }
         x
     }
-    let lines = cands.first().and_then(|c| c.masks.first()).map_or(0, Vec::len);
+    let lines = cands.first().map_or(0, |c| c.words * 64);
     let mut first_on_line: Vec<Option<usize>> = vec![None; lines];
     for (k, c) in cands.iter().enumerate() {
-        for mask in &c.masks {
-            for (line, &on) in mask.iter().enumerate() {
-                if !on {
-                    continue;
-                }
+        for m in 0..c.promo.rule.matcher_count() {
+            for line in engine::lines_of(c.mask(m)) {
                 match first_on_line[line] {
                     None => first_on_line[line] = Some(k),
                     Some(other) => {

@@ -384,15 +384,29 @@ impl CRule {
     }
 
     /// Every matcher that decides which lines this rule can touch (none: the whole order).
-    pub fn matchers(&self) -> Vec<&Matcher> {
+    pub fn matchers(&self) -> impl Iterator<Item = &Matcher> {
+        (0..self.matcher_count()).filter_map(|k| self.matcher(k))
+    }
+
+    pub fn matcher_count(&self) -> usize {
+        match self {
+            CRule::PercentOff { .. } | CRule::AmountOff { .. } | CRule::FixedPrice { .. } | CRule::Tiered { .. } => 1,
+            CRule::OrderPercentOff { m, .. } | CRule::OrderAmountOff { m, .. } => usize::from(m.is_some()),
+            CRule::BuyXGetY { .. } => 2,
+            CRule::Bundle { groups, .. } => groups.len(),
+        }
+    }
+
+    /// Matcher `k`: the target, or buy (0) and get (1), or bundle group `k`.
+    pub fn matcher(&self, k: usize) -> Option<&Matcher> {
         match self {
             CRule::PercentOff { m, .. }
             | CRule::AmountOff { m, .. }
             | CRule::FixedPrice { m, .. }
-            | CRule::Tiered { m, .. } => vec![m],
-            CRule::OrderPercentOff { m, .. } | CRule::OrderAmountOff { m, .. } => m.iter().collect(),
-            CRule::BuyXGetY { buy, get, .. } => vec![&buy.matcher, &get.matcher],
-            CRule::Bundle { groups, .. } => groups.iter().map(|g| &g.matcher).collect(),
+            | CRule::Tiered { m, .. } => (k == 0).then_some(m),
+            CRule::OrderPercentOff { m, .. } | CRule::OrderAmountOff { m, .. } => m.as_ref().filter(|_| k == 0),
+            CRule::BuyXGetY { buy, get, .. } => [&buy.matcher, &get.matcher].get(k).copied(),
+            CRule::Bundle { groups, .. } => groups.get(k).map(|g| &g.matcher),
         }
     }
 }
