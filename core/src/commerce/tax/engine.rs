@@ -4,7 +4,7 @@ use std::cmp::Ordering;
 
 use super::exact::{Int, Ratio};
 use super::regime::{InclusiveTarget, RegimeIndex, TaxRegime, TaxRoundingLevel};
-use super::{LineTax, RateAmount, RateTotal, TaxBreakdown, TaxInputLine};
+use super::{LineTax, RateAmount, RateTotal, TaxBreakdown, TaxInputLine, UnitRun};
 use crate::error::{Error, Result};
 use crate::money::{Currency, Money, RoundingMode, div_round};
 
@@ -20,22 +20,134 @@ pub fn compute(
     lines: &[TaxInputLine],
     customer_exempt: bool,
 ) -> Result<TaxBreakdown> {
+    let refs: Vec<TaxLineRef<'_>> =
+        lines.iter().map(|l| TaxLineRef { tax_category: &l.tax_category, runs: Runs::Money(&l.units) }).collect();
+    let c = compute_lines(regime, currency, &refs, customer_exempt)?;
+    let money = |v: i64| Money::new(v, currency);
+    let rates = &regime.rates;
+    Ok(TaxBreakdown {
+        lines: lines
+            .iter()
+            .zip(&c.lines)
+            .map(|(l, out)| LineTax {
+                tax_category: l.tax_category.clone(),
+                net: money(out.net),
+                tax: money(out.tax),
+                gross: money(out.gross),
+                taxes: c.rates_of(out)
+                    .iter()
+                    .map(|r| RateAmount {
+                        rate_id: rates[r.rate].id.clone(),
+                        percent: rates[r.rate].percent,
+                        base: money(r.base),
+                        amount: money(r.amount),
+                    })
+                    .collect(),
+            })
+            .collect(),
+        totals: c
+            .totals
+            .iter()
+            .map(|r| RateTotal {
+                rate_id: rates[r.rate].id.clone(),
+                name: rates[r.rate].name.clone(),
+                percent: rates[r.rate].percent,
+                base: money(r.base),
+                amount: money(r.amount),
+            })
+            .collect(),
+        net: money(c.net),
+        tax: money(c.tax),
+        gross: money(c.gross),
+    })
+}
+
+/// A line's units after discounts as (count, amount) runs: [`UnitRun`]s (checked against the
+/// order's currency), or minor units already in it (what pricing passes).
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Runs<'a> {
+    Money(&'a [UnitRun]),
+    Minor(&'a [(i64, i64)]),
+}
+
+impl Runs<'_> {
+    /// (count, amount in minor units) of each run, or the currency of the first run in another.
+    fn each(&self, currency: Currency) -> std::result::Result<impl Iterator<Item = (i64, i64)> + '_, Currency> {
+        let (money, minor): (&[UnitRun], &[(i64, i64)]) = match *self {
+            Runs::Money(m) => (m, &[]),
+            Runs::Minor(m) => (&[], m),
+        };
+        if let Some(other) = money.iter().map(|r| r.amount.currency()).find(|&c| c != currency) {
+            return Err(other);
+        }
+        Ok(money.iter().map(|r| (r.count, r.amount.minor())).chain(minor.iter().copied()))
+    }
+}
+
+/// One line to tax, borrowed: [`TaxInputLine`] without copies.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct TaxLineRef<'a> {
+    pub tax_category: &'a str,
+    pub runs: Runs<'a>,
+}
+
+/// [`TaxBreakdown`] in minor units, with rates by index into the regime and each line's rates
+/// in one flat list: what [`compute`] and pricing build their outputs from.
+#[derive(Debug)]
+pub(crate) struct Computed {
+    pub lines: Vec<LineOut>,
+    pub rates: Vec<RateOut>,
+    /// One per rate that applies to at least one line, in regime order.
+    pub totals: Vec<RateOut>,
+    pub net: i64,
+    pub tax: i64,
+    pub gross: i64,
+}
+
+#[derive(Debug)]
+pub(crate) struct LineOut {
+    pub net: i64,
+    pub tax: i64,
+    pub gross: i64,
+    /// This line's rates: `rates[span.0..span.1]`, in regime order.
+    span: (u32, u32),
+}
+
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct RateOut {
+    /// Index in the regime's rates.
+    pub rate: usize,
+    pub base: i64,
+    pub amount: i64,
+}
+
+impl Computed {
+    pub fn rates_of(&self, line: &LineOut) -> &[RateOut] {
+        &self.rates[line.span.0 as usize..line.span.1 as usize]
+    }
+}
+
+/// [`compute`] on borrowed lines.
+pub(crate) fn compute_lines(
+    regime: &TaxRegime,
+    currency: Currency,
+    lines: &[TaxLineRef<'_>],
+    customer_exempt: bool,
+) -> Result<Computed> {
     let index = regime.index()?;
     let mut chains: Vec<Chain> = Vec::new();
     let mut prepared: Vec<Prepared> = Vec::with_capacity(lines.len());
     for (i, line) in lines.iter().enumerate() {
         let amount = line_amount(i, line, currency)?;
-        let category = line.tax_category.as_str();
-        let chain = if index.exempt.contains(category) {
+        let category = line.tax_category;
+        // The categories seen so far first: a cart has few, and most lines share them.
+        let chain = if let Some(k) = chains.iter().position(|c| c.category == category) {
+            Some(k)
+        } else if index.exempt.contains(category) {
             None
         } else if let Some(rates) = index.by_category.get(category) {
-            match chains.iter().position(|c| c.category == category) {
-                Some(k) => Some(k),
-                None => {
-                    chains.push(Chain::new(category, rates, &index));
-                    Some(chains.len() - 1)
-                }
-            }
+            chains.push(Chain::new(category, rates, &index, regime.rounding.level == TaxRoundingLevel::Total));
+            Some(chains.len() - 1)
         } else {
             return Err(Error::UnknownTaxCategory {
                 category: category.to_owned(),
@@ -46,36 +158,40 @@ pub fn compute(
     }
 
     let inclusive = regime.prices_include_tax;
-    let results: Vec<LineResult> = if customer_exempt && !inclusive {
-        prepared.iter().map(|p| LineResult { net: p.amount, amounts: Vec::new() }).collect()
+    let mut results = Results { nets: Vec::with_capacity(lines.len()), spans: Vec::with_capacity(lines.len()), amounts: Vec::new() };
+    if customer_exempt && !inclusive {
+        for p in &prepared {
+            results.push_untaxed(p.amount);
+        }
     } else {
         let rounding = regime.rounding;
-        let mut results = match rounding.level {
-            TaxRoundingLevel::Unit | TaxRoundingLevel::Line => prepared
-                .iter()
-                .enumerate()
-                .map(|(i, p)| {
-                    per_line(i, p, &chains, &index, rounding.level, rounding.mode, rounding.inclusive_target)
-                })
-                .collect::<Result<Vec<_>>>()?,
+        match rounding.level {
+            TaxRoundingLevel::Unit | TaxRoundingLevel::Line => {
+                results.amounts.reserve(lines.len());
+                for (i, p) in prepared.iter().enumerate() {
+                    let start = results.amounts.len();
+                    let net = per_line(i, p, &chains, &index, rounding.level, rounding.mode, rounding.inclusive_target, currency, &mut results.amounts)?;
+                    results.nets.push(net);
+                    results.spans.push((start as u32, results.amounts.len() as u32));
+                }
+            }
             TaxRoundingLevel::Total => {
-                order_level(&prepared, &chains, &index, rounding.mode, rounding.inclusive_target)?
+                order_level(&prepared, &chains, &index, rounding.mode, rounding.inclusive_target, &mut results)?
             }
         };
         if customer_exempt {
             // Inclusive prices: the customer pays the net, the tax part is removed.
-            for r in &mut results {
-                r.amounts.clear();
+            for span in &mut results.spans {
+                span.1 = span.0;
             }
         }
-        results
-    };
-    assemble(&index, &chains, &prepared, &results, currency)
+    }
+    assemble(&index, &chains, &prepared, &results)
 }
 
 /// A line checked and summed, with the chain of rates of its category (`None`: exempt category).
 struct Prepared<'a> {
-    line: &'a TaxInputLine,
+    line: &'a TaxLineRef<'a>,
     amount: i128,
     chain: Option<usize>,
 }
@@ -86,6 +202,8 @@ struct Prepared<'a> {
 struct Chain<'a> {
     category: &'a str,
     rates: Vec<usize>,
+    /// Each rate as an exact fraction, in chain order.
+    rate_factors: Vec<Ratio>,
     factors: Vec<Ratio>,
     one_plus_combined: Ratio,
     /// The common case — one non-compound rate — as its exact fraction `n / d`, for the
@@ -94,24 +212,35 @@ struct Chain<'a> {
 }
 
 impl<'a> Chain<'a> {
-    fn new(category: &'a str, rates: &[usize], index: &RegimeIndex<'_>) -> Chain<'a> {
-        let mut combined = Ratio::zero();
-        let mut factors = Vec::with_capacity(rates.len());
-        for &r in rates {
-            let rate = &index.factors[r];
-            let factor = if index.regime.rates[r].compound {
-                rate.mul(&Ratio::one().add(&combined))
-            } else {
-                rate.clone()
-            };
-            combined = combined.add(&factor);
-            factors.push(factor);
-        }
+    /// The exact factors are only worked out where they are used: a chain that is not simple,
+    /// or any chain at total level (`total_level`).
+    fn new(category: &'a str, rates: &[usize], index: &RegimeIndex<'_>, total_level: bool) -> Chain<'a> {
+        let all = &index.regime.rates;
         let simple = match rates {
-            [r] if !index.regime.rates[*r].compound => Some(index.regime.rates[*r].percent.fraction()),
+            [r] if !all[*r].compound => Some(all[*r].percent.fraction()),
             _ => None,
         };
-        Chain { category, rates: rates.to_vec(), factors, one_plus_combined: Ratio::one().add(&combined), simple }
+        let mut chain = Chain {
+            category,
+            rates: rates.to_vec(),
+            rate_factors: Vec::new(),
+            factors: Vec::new(),
+            one_plus_combined: Ratio::one(),
+            simple,
+        };
+        if simple.is_none() || total_level {
+            let mut combined = Ratio::zero();
+            for &r in rates {
+                let (n, d) = all[r].percent.fraction();
+                let rate = Ratio::new(n, d).unwrap_or_else(Ratio::zero); // d = 10^k > 0
+                let factor = if all[r].compound { rate.mul(&Ratio::one().add(&combined)) } else { rate.clone() };
+                combined = combined.add(&factor);
+                chain.rate_factors.push(rate);
+                chain.factors.push(factor);
+            }
+            chain.one_plus_combined = Ratio::one().add(&combined);
+        }
+        chain
     }
 
     fn compound(&self, index: &RegimeIndex<'_>, position: usize) -> bool {
@@ -119,10 +248,25 @@ impl<'a> Chain<'a> {
     }
 }
 
-/// A line's net and the tax of each rate of its chain (positions as in the chain).
-struct LineResult {
-    net: i128,
+/// Every line's net and the tax of each rate of its chain (positions as in the chain): line
+/// `i`'s are `amounts[spans[i].0..spans[i].1]` (empty: no rate).
+struct Results {
+    nets: Vec<i128>,
+    spans: Vec<(u32, u32)>,
     amounts: Vec<i128>,
+}
+
+impl Results {
+    fn push_untaxed(&mut self, net: i128) {
+        let at = self.amounts.len() as u32;
+        self.nets.push(net);
+        self.spans.push((at, at));
+    }
+
+    fn amounts(&self, line: usize) -> &[i128] {
+        let (a, b) = self.spans[line];
+        &self.amounts[a as usize..b as usize]
+    }
 }
 
 fn overflow(what: String) -> Error {
@@ -133,29 +277,29 @@ fn to_i128(v: &Int, what: impl Fn() -> String) -> Result<i128> {
     v.to_i128().ok_or_else(|| overflow(what()))
 }
 
-fn line_amount(i: usize, line: &TaxInputLine, currency: Currency) -> Result<i128> {
+fn line_amount(i: usize, line: &TaxLineRef<'_>, currency: Currency) -> Result<i128> {
+    let runs = line.runs.each(currency).map_err(|found| Error::CurrencyMismatch {
+        expected: currency.code().to_owned(),
+        found: found.code().to_owned(),
+    })?;
     let mut total: i128 = 0;
-    for (k, run) in line.units.iter().enumerate() {
-        if run.amount.currency() != currency {
-            return Err(Error::CurrencyMismatch {
-                expected: currency.code().to_owned(),
-                found: run.amount.currency().code().to_owned(),
-            });
-        }
-        if run.count < 0 {
+    for (k, (count, amount)) in runs.enumerate() {
+        if count < 0 {
             return Err(Error::InvalidArgument(format!(
-                "tax line {i} ({:?}), run {k}: count {} is negative; a refund is negative amounts, not negative counts",
-                line.tax_category, run.count
+                "tax line {i} ({:?}), run {k}: count {count} is negative; a refund is negative amounts, not negative counts",
+                line.tax_category
             )));
         }
         // i64 × i64 fits in i128; only the sum of very many runs could not.
-        let run_total = i128::from(run.count) * i128::from(run.amount.minor());
+        let run_total = i128::from(count) * i128::from(amount);
         total = total.checked_add(run_total).ok_or_else(|| overflow(format!("tax line {i} amount")))?;
     }
     Ok(total)
 }
 
-/// Unit or line level: every line on its own.
+/// Unit or line level: every line on its own. Pushes the line's tax per rate onto `out` and
+/// returns its net.
+#[allow(clippy::too_many_arguments)]
 fn per_line(
     i: usize,
     p: &Prepared<'_>,
@@ -164,78 +308,89 @@ fn per_line(
     level: TaxRoundingLevel,
     mode: RoundingMode,
     target: InclusiveTarget,
-) -> Result<LineResult> {
+    currency: Currency,
+    out: &mut Vec<i128>,
+) -> Result<i128> {
     let Some(chain) = p.chain.map(|k| &chains[k]) else {
-        return Ok(LineResult { net: p.amount, amounts: Vec::new() });
+        return Ok(p.amount);
     };
     let inclusive = index.regime.prices_include_tax;
-    let split = |amount: i128| -> Result<Vec<i128>> {
+    let split = |amount: i128, out: &mut Vec<i128>| -> Result<()> {
         if inclusive {
-            split_inclusive(i, amount, chain, mode, target)
+            split_inclusive(i, amount, chain, mode, target, out)
         } else {
-            split_exclusive(i, amount, chain, index, mode)
+            split_exclusive(i, amount, chain, index, mode, out)
         }
     };
-    let amounts = if level == TaxRoundingLevel::Unit {
-        let mut amounts = vec![0i128; chain.rates.len()];
-        for run in &p.line.units {
-            let count = i128::from(run.count);
-            for (total, unit_tax) in amounts.iter_mut().zip(split(i128::from(run.amount.minor()))?) {
-                *total = unit_tax
+    let start = out.len();
+    if level == TaxRoundingLevel::Unit {
+        let n = chain.rates.len();
+        out.resize(start + n, 0);
+        // Checked in `line_amount`.
+        let runs = p.line.runs.each(currency).map_err(|_| overflow(format!("tax on line {i}")))?;
+        for (count, amount) in runs {
+            let count = i128::from(count);
+            let unit = out.len();
+            split(i128::from(amount), out)?;
+            for j in 0..n {
+                let unit_tax = out[unit + j];
+                out[start + j] = unit_tax
                     .checked_mul(count)
-                    .and_then(|t| total.checked_add(t))
+                    .and_then(|t| out[start + j].checked_add(t))
                     .ok_or_else(|| overflow(format!("tax on line {i}")))?;
             }
+            out.truncate(unit);
         }
-        amounts
     } else {
-        split(p.amount)?
-    };
+        split(p.amount, out)?;
+    }
     let net = if inclusive {
-        p.amount.checked_sub(checked_sum(&amounts, i)?).ok_or_else(|| overflow(format!("tax on line {i}")))?
+        p.amount.checked_sub(checked_sum(&out[start..], i)?).ok_or_else(|| overflow(format!("tax on line {i}")))?
     } else {
         p.amount
     };
-    Ok(LineResult { net, amounts })
+    Ok(net)
 }
 
 /// Tax-exclusive: each rate rounded on its base; a compound rate's base adds the rounded taxes
-/// before it.
+/// before it. Pushes one amount per rate of the chain.
 fn split_exclusive(
     i: usize,
     net: i128,
     chain: &Chain<'_>,
     index: &RegimeIndex<'_>,
     mode: RoundingMode,
-) -> Result<Vec<i128>> {
+    out: &mut Vec<i128>,
+) -> Result<()> {
     if let Some((n, d)) = chain.simple {
         let tax = net.checked_mul(n).map(|x| div_round(x, d, mode)).ok_or_else(|| overflow(format!("tax on line {i}")))?;
-        return Ok(vec![tax]);
+        out.push(tax);
+        return Ok(());
     }
-    let mut amounts = Vec::with_capacity(chain.rates.len());
     let mut preceding: i128 = 0;
-    for (position, &r) in chain.rates.iter().enumerate() {
+    for (position, rate) in chain.rate_factors.iter().enumerate() {
         let base = if chain.compound(index, position) {
             net.checked_add(preceding).ok_or_else(|| overflow(format!("tax on line {i}")))?
         } else {
             net
         };
-        let tax = to_i128(&index.factors[r].mul_int(base).round(mode), || format!("tax on line {i}"))?;
+        let tax = to_i128(&rate.mul_int(base).round(mode), || format!("tax on line {i}"))?;
         preceding = preceding.checked_add(tax).ok_or_else(|| overflow(format!("tax on line {i}")))?;
-        amounts.push(tax);
+        out.push(tax);
     }
-    Ok(amounts)
+    Ok(())
 }
 
 /// Tax-inclusive: the line's tax rounded per `target`, split between its rates on their exact
-/// shares.
+/// shares. Pushes one amount per rate of the chain.
 fn split_inclusive(
     i: usize,
     gross: i128,
     chain: &Chain<'_>,
     mode: RoundingMode,
     target: InclusiveTarget,
-) -> Result<Vec<i128>> {
+    out: &mut Vec<i128>,
+) -> Result<()> {
     if let Some((n, d)) = chain.simple {
         // gross = net × (d + n) / d: tax = gross × n / (d + n), net = gross × d / (d + n).
         let what = || overflow(format!("tax on line {i}"));
@@ -243,7 +398,8 @@ fn split_inclusive(
             InclusiveTarget::Tax => div_round(gross.checked_mul(n).ok_or_else(what)?, d + n, mode),
             InclusiveTarget::Net => gross - div_round(gross.checked_mul(d).ok_or_else(what)?, d + n, mode),
         };
-        return Ok(vec![tax]);
+        out.push(tax);
+        return Ok(());
     }
     let exact_net = exact_net(gross, chain);
     let shares: Vec<Ratio> = chain.factors.iter().map(|f| exact_net.mul(f)).collect();
@@ -254,7 +410,8 @@ fn split_inclusive(
             gross.checked_sub(to_i128(&exact_net.round(mode), what)?).ok_or_else(|| overflow(what()))?
         }
     };
-    apportion(tax, &shares)
+    out.extend(apportion(tax, &shares)?);
+    Ok(())
 }
 
 fn exact_net(gross: i128, chain: &Chain<'_>) -> Ratio {
@@ -269,7 +426,8 @@ fn order_level(
     index: &RegimeIndex<'_>,
     mode: RoundingMode,
     target: InclusiveTarget,
-) -> Result<Vec<LineResult>> {
+    results: &mut Results,
+) -> Result<()> {
     let inclusive = index.regime.prices_include_tax;
     let rate_count = index.regime.rates.len();
     // Per rate: (line, position in the line's chain, exact share).
@@ -297,23 +455,26 @@ fn order_level(
         exact_totals.iter().map(|t| to_i128(&t.round(mode), || "order tax".into())).collect::<Result<_>>()?
     };
 
-    let mut results: Vec<LineResult> = prepared
-        .iter()
-        .map(|p| LineResult { net: p.amount, amounts: vec![0; p.chain.map_or(0, |k| chains[k].rates.len())] })
-        .collect();
+    for p in prepared {
+        let start = results.amounts.len();
+        let n = p.chain.map_or(0, |k| chains[k].rates.len());
+        results.amounts.resize(start + n, 0);
+        results.nets.push(p.amount);
+        results.spans.push((start as u32, (start + n) as u32));
+    }
     for (&r, &rounded) in used.iter().zip(&rounded_totals) {
         let shares: Vec<Ratio> = shares_by_rate[r].iter().map(|(_, _, s)| s.clone()).collect();
         for ((line, position, _), amount) in shares_by_rate[r].iter().zip(apportion(rounded, &shares)?) {
-            results[*line].amounts[*position] = amount;
+            results.amounts[results.spans[*line].0 as usize + position] = amount;
         }
     }
     if inclusive {
-        for (i, result) in results.iter_mut().enumerate() {
-            let tax = checked_sum(&result.amounts, i)?;
-            result.net = result.net.checked_sub(tax).ok_or_else(|| overflow(format!("tax on line {i}")))?;
+        for i in 0..results.nets.len() {
+            let tax = checked_sum(results.amounts(i), i)?;
+            results.nets[i] = results.nets[i].checked_sub(tax).ok_or_else(|| overflow(format!("tax on line {i}")))?;
         }
     }
-    Ok(results)
+    Ok(())
 }
 
 /// Whole parts of `shares` summing to `target`, by largest remainder: start from each share
@@ -362,76 +523,62 @@ fn checked_sum(values: &[i128], line: usize) -> Result<i128> {
         .ok_or_else(|| overflow(format!("tax on line {line}")))
 }
 
-fn money(v: i128, currency: Currency, what: impl Fn() -> String) -> Result<Money> {
-    i64::try_from(v).map(|m| Money::new(m, currency)).map_err(|_| overflow(what()))
+fn minor(v: i128, what: impl Fn() -> String) -> Result<i64> {
+    i64::try_from(v).map_err(|_| overflow(what()))
 }
 
-fn assemble(
-    index: &RegimeIndex<'_>,
-    chains: &[Chain<'_>],
-    prepared: &[Prepared<'_>],
-    results: &[LineResult],
-    currency: Currency,
-) -> Result<TaxBreakdown> {
+fn assemble(index: &RegimeIndex<'_>, chains: &[Chain<'_>], prepared: &[Prepared<'_>], results: &Results) -> Result<Computed> {
     let rates = &index.regime.rates;
     let mut rate_sums: Vec<Option<(i128, i128)>> = vec![None; rates.len()];
     let (mut net_sum, mut tax_sum, mut gross_sum) = (0i128, 0i128, 0i128);
-    let mut lines = Vec::with_capacity(results.len());
-    for (i, (p, result)) in prepared.iter().zip(results).enumerate() {
+    let mut lines = Vec::with_capacity(prepared.len());
+    let mut rate_outs = Vec::with_capacity(results.amounts.len());
+    for (i, p) in prepared.iter().enumerate() {
         let what = || format!("tax line {i}");
-        let tax = checked_sum(&result.amounts, i)?;
-        let gross = result.net.checked_add(tax).ok_or_else(|| overflow(what()))?;
-        let mut taxes = Vec::with_capacity(result.amounts.len());
-        if let Some(chain) = p.chain.map(|k| &chains[k]).filter(|_| !result.amounts.is_empty()) {
+        let net = results.nets[i];
+        let amounts = results.amounts(i);
+        let tax = checked_sum(amounts, i)?;
+        let gross = net.checked_add(tax).ok_or_else(|| overflow(what()))?;
+        let start = rate_outs.len();
+        if let Some(chain) = p.chain.map(|k| &chains[k]).filter(|_| !amounts.is_empty()) {
             let mut preceding: i128 = 0;
-            for (position, (&r, &amount)) in chain.rates.iter().zip(&result.amounts).enumerate() {
+            for (position, (&r, &amount)) in chain.rates.iter().zip(amounts).enumerate() {
                 let base = if chain.compound(index, position) {
-                    result.net.checked_add(preceding).ok_or_else(|| overflow(what()))?
+                    net.checked_add(preceding).ok_or_else(|| overflow(what()))?
                 } else {
-                    result.net
+                    net
                 };
                 preceding = preceding.checked_add(amount).ok_or_else(|| overflow(what()))?;
                 let sums = rate_sums[r].get_or_insert((0, 0));
                 sums.0 = sums.0.checked_add(base).ok_or_else(|| overflow(what()))?;
                 sums.1 = sums.1.checked_add(amount).ok_or_else(|| overflow(what()))?;
-                taxes.push(RateAmount {
-                    rate_id: rates[r].id.clone(),
-                    percent: rates[r].percent,
-                    base: money(base, currency, what)?,
-                    amount: money(amount, currency, what)?,
-                });
+                rate_outs.push(RateOut { rate: r, base: minor(base, what)?, amount: minor(amount, what)? });
             }
         }
-        net_sum = net_sum.checked_add(result.net).ok_or_else(|| overflow(what()))?;
+        net_sum = net_sum.checked_add(net).ok_or_else(|| overflow(what()))?;
         tax_sum = tax_sum.checked_add(tax).ok_or_else(|| overflow(what()))?;
         gross_sum = gross_sum.checked_add(gross).ok_or_else(|| overflow(what()))?;
-        lines.push(LineTax {
-            tax_category: p.line.tax_category.clone(),
-            net: money(result.net, currency, what)?,
-            tax: money(tax, currency, what)?,
-            gross: money(gross, currency, what)?,
-            taxes,
+        lines.push(LineOut {
+            net: minor(net, what)?,
+            tax: minor(tax, what)?,
+            gross: minor(gross, what)?,
+            span: (start as u32, rate_outs.len() as u32),
         });
     }
     let mut totals = Vec::new();
-    for (rate, sums) in rates.iter().zip(&rate_sums) {
+    for (r, (rate, sums)) in rates.iter().zip(&rate_sums).enumerate() {
         if let Some((base, amount)) = *sums {
             let what = || format!("total of tax rate {:?}", rate.id);
-            totals.push(RateTotal {
-                rate_id: rate.id.clone(),
-                name: rate.name.clone(),
-                percent: rate.percent,
-                base: money(base, currency, what)?,
-                amount: money(amount, currency, what)?,
-            });
+            totals.push(RateOut { rate: r, base: minor(base, what)?, amount: minor(amount, what)? });
         }
     }
-    Ok(TaxBreakdown {
+    Ok(Computed {
         lines,
+        rates: rate_outs,
         totals,
-        net: money(net_sum, currency, || "order net".into())?,
-        tax: money(tax_sum, currency, || "order tax".into())?,
-        gross: money(gross_sum, currency, || "order gross".into())?,
+        net: minor(net_sum, || "order net".into())?,
+        tax: minor(tax_sum, || "order tax".into())?,
+        gross: minor(gross_sum, || "order gross".into())?,
     })
 }
 
@@ -738,6 +885,13 @@ mod fast_path_tests {
     use super::*;
     use crate::money::Percent;
 
+    fn collect(split: impl FnOnce(&mut Vec<i128>) -> Result<()>) -> Vec<i128> {
+        let mut out = vec![7]; // splits append: what was there stays
+        split(&mut out).unwrap();
+        assert_eq!(out.remove(0), 7);
+        out
+    }
+
     /// The native fast path gives exactly what the exact path gives, for every mode, target
     /// and sign, over awkward rates.
     #[test]
@@ -749,8 +903,8 @@ mod fast_path_tests {
             );
             let regime = TaxRegime::from_json(&json).unwrap();
             let index = regime.index().unwrap();
-            let chain = Chain::new("c", &[0], &index);
-            let mut slow = Chain::new("c", &[0], &index);
+            let chain = Chain::new("c", &[0], &index, false);
+            let mut slow = Chain::new("c", &[0], &index, true);
             slow.simple = None;
             let p = Percent::parse(pct).unwrap();
             assert_eq!(chain.simple, Some(p.fraction()));
@@ -758,14 +912,14 @@ mod fast_path_tests {
                 for amount in [-100_001i128, -999, -1, 0, 1, 99, 119, 999, 1_000_003, i128::from(i64::MAX)] {
                     for target in [InclusiveTarget::Tax, InclusiveTarget::Net] {
                         assert_eq!(
-                            split_inclusive(0, amount, &chain, mode, target).unwrap(),
-                            split_inclusive(0, amount, &slow, mode, target).unwrap(),
+                            collect(|out| split_inclusive(0, amount, &chain, mode, target, out)),
+                            collect(|out| split_inclusive(0, amount, &slow, mode, target, out)),
                             "{pct}% {amount} {mode} {target:?}"
                         );
                     }
                     assert_eq!(
-                        split_exclusive(0, amount, &chain, &index, mode).unwrap(),
-                        split_exclusive(0, amount, &slow, &index, mode).unwrap(),
+                        collect(|out| split_exclusive(0, amount, &chain, &index, mode, out)),
+                        collect(|out| split_exclusive(0, amount, &slow, &index, mode, out)),
                         "{pct}% {amount} {mode}"
                     );
                 }

@@ -70,6 +70,7 @@ mod exact;
 mod regime;
 
 pub use engine::compute;
+pub(crate) use engine::{RateOut, Runs, TaxLineRef, compute_lines};
 pub use regime::{InclusiveTarget, TaxRate, TaxRegime, TaxRounding, TaxRoundingLevel};
 
 use crate::money::{Money, Percent};

@@ -6,7 +6,6 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::exact::Ratio;
 use crate::error::{Error, Result};
 use crate::money::{Percent, RoundingMode};
 
@@ -154,7 +153,6 @@ impl TaxRegime {
         }
         let mut rate_ids: HashMap<&str, usize> = HashMap::new();
         let mut by_category: HashMap<&str, Vec<usize>> = HashMap::new();
-        let mut factors = Vec::with_capacity(self.rates.len());
         for (i, rate) in self.rates.iter().enumerate() {
             let at = |field: &str| format!("$.rates[{i}].{field}");
             if rate.id.trim().is_empty() {
@@ -179,7 +177,6 @@ impl TaxRegime {
                     format!("rate {:?} is {}%, more than 100%", rate.id, rate.percent),
                 ));
             }
-            factors.push(Ratio::new(n, d).unwrap_or_else(Ratio::zero)); // d = 10^k > 0
             let mut seen = HashSet::new();
             for (k, category) in rate.categories.iter().enumerate() {
                 if category.trim().is_empty() {
@@ -216,15 +213,13 @@ impl TaxRegime {
                 ));
             }
         }
-        Ok(RegimeIndex { regime: self, factors, by_category, exempt })
+        Ok(RegimeIndex { regime: self, by_category, exempt })
     }
 }
 
-/// A validated regime with its lookups: rate indices per category (in regime order) and each
-/// rate as an exact fraction.
+/// A validated regime with its lookups: rate indices per category (in regime order).
 pub(super) struct RegimeIndex<'a> {
     pub(super) regime: &'a TaxRegime,
-    pub(super) factors: Vec<Ratio>,
     pub(super) by_category: HashMap<&'a str, Vec<usize>>,
     pub(super) exempt: HashSet<&'a str>,
 }
