@@ -19,17 +19,41 @@ fn main() {
     let promo_lines: Vec<PromoLine> = lines.iter().map(|l| PromoLine { sku: l.sku.clone(), categories: l.categories.clone(), tags: l.tags.clone(), units: l.quantity.units(), unit_price: l.unit_price }).collect();
     let pctx = PromoContext::new(jiff::Timestamp::UNIX_EPOCH, jiff::tz::TimeZone::UTC);
     let n: u32 = std::env::var("N").ok().and_then(|v| v.parse().ok()).unwrap_or(200);
-    let t = std::time::Instant::now();
-    for _ in 0..n { set.evaluate(&promo_lines, &pctx, Mode::Priority, RoundingMode::HalfUp).unwrap(); }
-    println!("promotions evaluate: {:?}", t.elapsed() / n);
+    // ONLY=promotions|tax|price|best_deal runs one loop (for a profiler).
+    let only = std::env::var("ONLY").unwrap_or_default();
+    let run = |what: &str| only.is_empty() || only == what;
+    if run("promotions") {
+        let t = std::time::Instant::now();
+        for _ in 0..n { set.evaluate(&promo_lines, &pctx, Mode::Priority, RoundingMode::HalfUp).unwrap(); }
+        println!("promotions evaluate: {:?}", t.elapsed() / n);
+    }
     let o = set.evaluate(&promo_lines, &pctx, Mode::Priority, RoundingMode::HalfUp).unwrap();
     println!("applied {}", o.applied.len());
     let tax_lines: Vec<TaxInputLine> = lines.iter().map(|l| TaxInputLine::new(&l.tax_category, vec![UnitRun::new(l.quantity.units(), l.unit_price)])).collect();
-    let t = std::time::Instant::now();
-    for _ in 0..n { compute(&regime, Currency::EUR, &tax_lines, false).unwrap(); }
-    println!("tax compute: {:?}", t.elapsed() / n);
+    if run("tax") {
+        let t = std::time::Instant::now();
+        for _ in 0..n { compute(&regime, Currency::EUR, &tax_lines, false).unwrap(); }
+        println!("tax compute: {:?}", t.elapsed() / n);
+    }
     let ctx = PricingContext { currency: Currency::EUR, promotions: &set, mode: Mode::Priority, tax_regime: &regime, customer_tax_exempt: false, promo: pctx.clone(), rounding: PricingRounding::default(), approval_above_percent: None, order_discount: None };
-    let t = std::time::Instant::now();
-    for _ in 0..n { price(&lines, &ctx).unwrap(); }
-    println!("price: {:?}", t.elapsed() / n);
+    if run("price") {
+        let t = std::time::Instant::now();
+        for _ in 0..n { price(&lines, &ctx).unwrap(); }
+        println!("price: {:?}", t.elapsed() / n);
+    }
+    if run("price_kept") {
+        // The same calls with every result kept (dropped after the clock stops): what the
+        // output's allocations cost apart from freeing them.
+        let mut kept = Vec::with_capacity(n as usize);
+        let t = std::time::Instant::now();
+        for _ in 0..n { kept.push(price(&lines, &ctx).unwrap()); }
+        println!("price, results kept: {:?}", t.elapsed() / n);
+        drop(kept);
+    }
+    if run("best_deal") {
+        let ctx = PricingContext { mode: Mode::BestDeal, ..ctx };
+        let t = std::time::Instant::now();
+        for _ in 0..n { price(&lines, &ctx).unwrap(); }
+        println!("price, best deal: {:?}", t.elapsed() / n);
+    }
 }

@@ -17,7 +17,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::promotions::{self, Mode, PromoContext, PromoLineRef, PromotionSet};
-use super::tax::{self, TaxBreakdown, TaxInputLine, TaxRegime, UnitRun};
+use super::tax::{self, TaxLineRef, TaxRegime};
 use crate::error::{Error, Result};
 use crate::money::{Currency, Money, Percent, RoundingMode, split_over_runs};
 
@@ -198,12 +198,6 @@ pub struct CouponOut {
     pub status: promotions::CouponStatus,
 }
 
-/// Per-line working state: units as (count, net per unit) runs and adjustments so far.
-struct Work {
-    runs: Vec<(i64, i64)>,
-    adjustments: Vec<LineAdjustment>,
-}
-
 fn needs_approval(d: &ManualDiscount, base: i64, given: i64, limit: Option<Percent>) -> bool {
     let Some(limit) = limit else { return false };
     let (n, den) = limit.fraction();
@@ -211,10 +205,31 @@ fn needs_approval(d: &ManualDiscount, base: i64, given: i64, limit: Option<Perce
     base > 0 && i128::from(given) * den > i128::from(base) * n || (base == 0 && given > 0) || d.needs_approval
 }
 
+/// Every line's units as (count, net per unit) runs, in one list: line `i`'s are
+/// `all[spans[i].0..spans[i].1]`. A step that changes a line's runs appends the new ones.
+struct Runs {
+    all: Vec<(i64, i64)>,
+    spans: Vec<(u32, u32)>,
+}
+
+impl Runs {
+    fn of(&self, line: usize) -> &[(i64, i64)] {
+        let (a, b) = self.spans[line];
+        &self.all[a as usize..b as usize]
+    }
+
+    fn replace(&mut self, line: usize, runs: &[(i64, i64)]) {
+        let start = self.all.len() as u32;
+        self.all.extend_from_slice(runs);
+        self.spans[line] = (start, self.all.len() as u32);
+    }
+}
+
 /// Prices `lines` in `ctx`. Pure: no I/O, same input → same output on every channel.
 pub fn price(lines: &[PricingLine], ctx: &PricingContext<'_>) -> Result<PricedCart> {
     let cur = ctx.currency;
     let money = |m: i64| Money::new(m, cur);
+    let runs_out = |runs: &[(i64, i64)]| -> Vec<RunOut> { runs.iter().map(|&(c, a)| RunOut { count: c, amount: money(a) }).collect() };
     // 1. Base.
     let mut bases: Vec<i64> = Vec::with_capacity(lines.len());
     let mut unit_bases: Vec<i64> = Vec::with_capacity(lines.len());
@@ -248,7 +263,8 @@ pub fn price(lines: &[PricingLine], ctx: &PricingContext<'_>) -> Result<PricedCa
     // The cart fits in i64, so no sum of its parts below can overflow.
     Money::sum(cur, bases.iter().map(|&b| Money::new(b, cur)))?;
 
-    // 2. Promotions (lines with a manual price take none).
+    // 2. Promotions (lines with a manual price take none). The engine's results borrow the
+    // promotions, so names are copied once, into the output.
     let promo_lines: Vec<PromoLineRef<'_>> = lines
         .iter()
         .zip(&unit_bases)
@@ -260,54 +276,51 @@ pub fn price(lines: &[PricingLine], ctx: &PricingContext<'_>) -> Result<PricedCa
             unit_price: money(unit),
         })
         .collect();
-    let outcome = ctx.promotions.evaluate_refs(&promo_lines, &ctx.promo, ctx.mode, ctx.rounding.discounts)?;
-    let mut work: Vec<Work> = lines
-        .iter()
-        .enumerate()
-        .map(|(i, l)| {
-            let runs = if l.price_override.is_some() {
-                vec![(l.quantity.units(), unit_bases[i])]
-            } else {
-                outcome.lines[i].units.iter().map(|r| (r.count, r.amount.minor())).collect()
-            };
-            Work { runs, adjustments: Vec::new() }
-        })
-        .collect();
+    let outcome = ctx.promotions.evaluate_lines(&promo_lines, &ctx.promo, ctx.mode, ctx.rounding.discounts)?;
+    let mut runs = Runs { all: outcome.runs, spans: outcome.line_runs };
+    for (i, l) in lines.iter().enumerate() {
+        if l.price_override.is_some() {
+            runs.replace(i, &[(l.quantity.units(), unit_bases[i])]);
+        }
+    }
+    let mut adjustments: Vec<Vec<LineAdjustment>> = (0..lines.len()).map(|_| Vec::new()).collect();
     for a in &outcome.adjustments {
-        work[a.line].adjustments.push(LineAdjustment {
-            source: a.promotion_id.clone(),
-            label: a.promotion_name.clone(),
-            rule: a.rule.clone(),
-            amount: a.amount,
-            units: a.units.iter().map(|r| RunOut { count: r.count, amount: r.amount }).collect(),
+        let (from, to) = a.runs;
+        adjustments[a.line].push(LineAdjustment {
+            source: a.promo.id.clone(),
+            label: a.promo.name.clone(),
+            rule: a.promo.kind.to_owned(),
+            amount: money(a.amount),
+            units: runs_out(&outcome.adjustment_runs[from as usize..to as usize]),
         });
     }
 
-    // 3. Manual line discounts.
-    let mut manual_line: Vec<Option<ManualDiscount>> = vec![None; lines.len()];
+    // 3. Manual line discounts (most carts have none: no list then).
+    let mut manual_line: Vec<Option<ManualDiscount>> =
+        if lines.iter().any(|l| l.discount.is_some()) { vec![None; lines.len()] } else { Vec::new() };
     for (i, l) in lines.iter().enumerate() {
         let Some(d) = &l.discount else { continue };
-        let net = net_of(&work[i].runs);
+        let net = net_of(runs.of(i));
         let amount = manual_amount(d, net, cur, ctx.rounding.discounts, &l.sku)?;
         let mut d = d.clone();
         d.needs_approval = needs_approval(&d, bases[i], bases[i] - net + amount, ctx.approval_above_percent);
-        manual_line[i] = Some(d.clone());
         if amount > 0 {
-            let per_unit = spread_over_runs(&mut work[i].runs, amount);
-            work[i].adjustments.push(LineAdjustment {
+            let per_unit = spread_over_runs(&mut runs, i, amount);
+            adjustments[i].push(LineAdjustment {
                 source: "manual".into(),
                 label: d.reason.clone(),
                 rule: "manual_line".into(),
                 amount: money(amount),
-                units: per_unit.into_iter().map(|(c, a)| RunOut { count: c, amount: money(a) }).collect(),
+                units: runs_out(&per_unit),
             });
         }
+        manual_line[i] = Some(d);
     }
 
     // 4. Manual order discount, spread over lines by net (largest remainder).
     let mut order_discount = None;
     if let Some(d) = &ctx.order_discount {
-        let nets: Vec<i64> = work.iter().map(|w| net_of(&w.runs)).collect();
+        let nets: Vec<i64> = (0..lines.len()).map(|i| net_of(runs.of(i))).collect();
         let total_net: i64 = nets.iter().sum();
         let amount = manual_amount(d, total_net, cur, ctx.rounding.discounts, "order")?;
         let mut d = d.clone();
@@ -318,13 +331,13 @@ pub fn price(lines: &[PricingLine], ctx: &PricingContext<'_>) -> Result<PricedCa
             let shares = money(amount).allocate(&weights)?;
             for (i, share) in shares.iter().enumerate() {
                 if share.minor() > 0 {
-                    let per_unit = spread_over_runs(&mut work[i].runs, share.minor());
-                    work[i].adjustments.push(LineAdjustment {
+                    let per_unit = spread_over_runs(&mut runs, i, share.minor());
+                    adjustments[i].push(LineAdjustment {
                         source: "manual_order".into(),
                         label: d.reason.clone(),
                         rule: "manual_order".into(),
                         amount: *share,
-                        units: per_unit.into_iter().map(|(c, a)| RunOut { count: c, amount: money(a) }).collect(),
+                        units: runs_out(&per_unit),
                     });
                 }
             }
@@ -333,18 +346,21 @@ pub fn price(lines: &[PricingLine], ctx: &PricingContext<'_>) -> Result<PricedCa
     }
 
     // 5. Tax on the final per-unit amounts.
-    let tax_lines: Vec<TaxInputLine> = lines
+    let tax_lines: Vec<TaxLineRef<'_>> = lines
         .iter()
-        .zip(&work)
-        .map(|(l, w)| TaxInputLine::new(&l.tax_category, w.runs.iter().map(|&(c, a)| UnitRun::new(c, money(a))).collect()))
+        .enumerate()
+        .map(|(i, l)| TaxLineRef { tax_category: &l.tax_category, runs: tax::Runs::Minor(runs.of(i)) })
         .collect();
-    let taxes: TaxBreakdown = tax::compute(ctx.tax_regime, cur, &tax_lines, ctx.customer_tax_exempt)?;
+    let taxes = tax::compute_lines(ctx.tax_regime, cur, &tax_lines, ctx.customer_tax_exempt)?;
+    let rates = &ctx.tax_regime.rates;
+    let tax_out = |r: &tax::RateOut| TaxOut { rate_id: rates[r.rate].id.clone(), percent: rates[r.rate].percent, base: money(r.base), amount: money(r.amount) };
 
     let mut out_lines = Vec::with_capacity(lines.len());
-    for (i, l) in lines.iter().enumerate() {
-        let w = &work[i];
-        let amount = net_of(&w.runs);
+    let mut discount = 0;
+    for (i, (l, adjustments)) in lines.iter().zip(adjustments).enumerate() {
+        let amount = net_of(runs.of(i));
         let t = &taxes.lines[i];
+        discount += bases[i] - amount;
         out_lines.push(PricedLine {
             sku: l.sku.clone(),
             name: l.name.clone(),
@@ -352,34 +368,39 @@ pub fn price(lines: &[PricingLine], ctx: &PricingContext<'_>) -> Result<PricedCa
             unit_price: l.price_override.as_ref().map_or(l.unit_price, |o| o.price),
             base: money(bases[i]),
             discount: money(bases[i] - amount),
-            adjustments: w.adjustments.clone(),
-            units: merge_runs(&w.runs).into_iter().map(|(c, a)| RunOut { count: c, amount: money(a) }).collect(),
+            adjustments,
+            units: merge_runs(runs.of(i), money),
             amount: money(amount),
             tax_category: l.tax_category.clone(),
-            net: t.net,
-            tax: t.tax,
-            gross: t.gross,
-            taxes: t.taxes.iter().map(|r| TaxOut { rate_id: r.rate_id.clone(), percent: r.percent, base: r.base, amount: r.amount }).collect(),
+            net: money(t.net),
+            tax: money(t.tax),
+            gross: money(t.gross),
+            taxes: taxes.rates_of(t).iter().map(tax_out).collect(),
             price_override: l.price_override.clone(),
-            manual_discount: manual_line[i].clone(),
+            manual_discount: manual_line.get_mut(i).and_then(Option::take),
         });
     }
     let subtotal: i64 = bases.iter().sum();
-    let discount: i64 = out_lines.iter().map(|l| l.discount.minor()).sum();
     Ok(PricedCart {
         currency: cur,
         subtotal: money(subtotal),
         discount: money(discount),
-        net: taxes.net,
-        tax: taxes.tax,
-        total: taxes.gross,
-        taxes: taxes.totals.iter().map(|r| TaxOut { rate_id: r.rate_id.clone(), percent: r.percent, base: r.base, amount: r.amount }).collect(),
+        net: money(taxes.net),
+        tax: money(taxes.tax),
+        total: money(taxes.gross),
+        taxes: taxes.totals.iter().map(tax_out).collect(),
         promotions: outcome
             .applied
             .iter()
-            .map(|a| AppliedOut { id: a.id.clone(), name: a.name.clone(), rule: a.rule.clone(), applications: a.applications, discount: a.discount })
+            .map(|a| AppliedOut {
+                id: a.promo.id.clone(),
+                name: a.promo.name.clone(),
+                rule: a.promo.kind.to_owned(),
+                applications: a.applications,
+                discount: money(a.discount),
+            })
             .collect(),
-        coupons: outcome.coupons.iter().map(|c| CouponOut { code: c.code.clone(), status: c.status }).collect(),
+        coupons: outcome.coupons.into_iter().map(|c| CouponOut { code: c.code, status: c.status }).collect(),
         order_discount,
         best_deal_exact: outcome.exact,
         lines: out_lines,
@@ -416,14 +437,15 @@ fn manual_amount(d: &ManualDiscount, net: i64, cur: Currency, mode: RoundingMode
     Ok(amount.min(net).max(0))
 }
 
-/// Takes `amount` off `runs` by net weight (largest remainder), returns the per-unit discount
-/// as runs.
-fn spread_over_runs(runs: &mut Vec<(i64, i64)>, amount: i64) -> Vec<(i64, i64)> {
-    let weights: Vec<(i64, u64)> = runs.iter().map(|&(c, a)| (c, (c * a).max(0).unsigned_abs())).collect();
+/// Takes `amount` off line `line`'s runs by net weight (largest remainder), returns the
+/// per-unit discount as runs.
+fn spread_over_runs(runs: &mut Runs, line: usize, amount: i64) -> Vec<(i64, i64)> {
+    let current = runs.of(line);
+    let weights: Vec<(i64, u64)> = current.iter().map(|&(c, a)| (c, (c * a).max(0).unsigned_abs())).collect();
     let Ok(parts) = split_over_runs(&weights, amount) else { return Vec::new() };
-    let mut new_runs = Vec::with_capacity(runs.len() + 1);
+    let mut new_runs = Vec::with_capacity(current.len() + 1);
     let mut per_unit = Vec::new();
-    for (&(_, net), parts) in runs.iter().zip(parts) {
+    for (&(_, net), parts) in current.iter().zip(parts) {
         for (count, each) in parts {
             new_runs.push((count, net - each));
             if each > 0 {
@@ -431,11 +453,12 @@ fn spread_over_runs(runs: &mut Vec<(i64, i64)>, amount: i64) -> Vec<(i64, i64)> 
             }
         }
     }
-    *runs = new_runs;
-    merge_runs(&per_unit)
+    runs.replace(line, &new_runs);
+    merge(&per_unit)
 }
 
-fn merge_runs(runs: &[(i64, i64)]) -> Vec<(i64, i64)> {
+/// Runs with equal amounts merged, empty ones dropped, highest amount first.
+fn merge(runs: &[(i64, i64)]) -> Vec<(i64, i64)> {
     let mut out: Vec<(i64, i64)> = Vec::with_capacity(runs.len());
     for &(c, a) in runs {
         if c == 0 {
@@ -447,6 +470,22 @@ fn merge_runs(runs: &[(i64, i64)]) -> Vec<(i64, i64)> {
         }
     }
     out.sort_by(|x, y| y.1.cmp(&x.1));
+    out
+}
+
+/// [`merge`] into the output form.
+fn merge_runs(runs: &[(i64, i64)], money: impl Fn(i64) -> Money) -> Vec<RunOut> {
+    let mut out: Vec<RunOut> = Vec::with_capacity(runs.len());
+    for &(c, a) in runs {
+        if c == 0 {
+            continue;
+        }
+        match out.iter_mut().find(|r| r.amount.minor() == a) {
+            Some(r) => r.count += c,
+            None => out.push(RunOut { count: c, amount: money(a) }),
+        }
+    }
+    out.sort_by(|x, y| y.amount.minor().cmp(&x.amount.minor()));
     out
 }
 
