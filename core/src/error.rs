@@ -184,6 +184,9 @@ pub enum Error {
     #[error("INFERENCE_FAILED: model {model:?} failed on a frame: {detail}")]
     InferenceFailed { model: String, detail: String },
 
+    #[error("ANALYTICS_CONFIG_INVALID: camera analytics configuration: {reason}")]
+    AnalyticsConfigInvalid { reason: String },
+
     // ---- store --------------------------------------------------------------------------
     #[error("STORE_NOT_A_DATABASE: {path} is not an Aisle store (not a SQLite database): {detail}")]
     StoreNotADatabase { path: PathBuf, detail: String },
@@ -268,6 +271,7 @@ impl Error {
             Error::FrameInvalid { .. } => "FRAME_INVALID",
             Error::ImageInvalid { .. } => "IMAGE_INVALID",
             Error::InferenceFailed { .. } => "INFERENCE_FAILED",
+            Error::AnalyticsConfigInvalid { .. } => "ANALYTICS_CONFIG_INVALID",
             Error::StoreNotADatabase { .. } => "STORE_NOT_A_DATABASE",
             Error::StoreCorrupt { .. } => "STORE_CORRUPT",
             Error::StoreSchemaTooNew { .. } => "STORE_SCHEMA_TOO_NEW",
@@ -345,6 +349,7 @@ impl Error {
         ("FRAME_INVALID", ErrorKind::Vision),
         ("IMAGE_INVALID", ErrorKind::Vision),
         ("INFERENCE_FAILED", ErrorKind::Vision),
+        ("ANALYTICS_CONFIG_INVALID", ErrorKind::Vision),
         ("STORE_NOT_A_DATABASE", ErrorKind::Store),
         ("STORE_CORRUPT", ErrorKind::Store),
         ("STORE_SCHEMA_TOO_NEW", ErrorKind::Store),
@@ -412,6 +417,7 @@ impl Error {
         "FRAME_INVALID",
         "IMAGE_INVALID",
         "INFERENCE_FAILED",
+        "ANALYTICS_CONFIG_INVALID",
         "STORE_NOT_A_DATABASE",
         "STORE_CORRUPT",
         "STORE_SCHEMA_TOO_NEW",
@@ -543,6 +549,7 @@ mod tests {
             Error::FrameInvalid { reason: "r".into() },
             Error::ImageInvalid { source_name: "a.png".into(), detail: "d".into() },
             Error::InferenceFailed { model: "m".into(), detail: "d".into() },
+            Error::AnalyticsConfigInvalid { reason: "r".into() },
             Error::StoreNotADatabase { path: "p".into(), detail: "d".into() },
             Error::StoreCorrupt { path: "p".into(), detail: "d".into() },
             Error::StoreSchemaTooNew { path: "p".into(), found: 9, supported: 1 },
