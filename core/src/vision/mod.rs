@@ -5,13 +5,15 @@
 //! preprocessing (a bilinear resize straight into the normalised input tensor), decoders (SSD
 //! anchors + box coder, CenterFace heatmaps, BlazeFace anchors, exported YOLOv5/v8),
 //! score/size filters and class-aware NMS, the [`Detector`] whose model can be replaced
-//! between frames, and a ByteTrack-style [`Tracker`].
+//! between frames, a ByteTrack-style [`Tracker`], and per-camera [`Analytics`] (lines, zones,
+//! dwell) aggregated into [`Insight`]s.
 //!
 //! Must never send pixels anywhere: frames go in, detections come out, and (next) only
 //! aggregated insights leave through a forward stream. Starts no threads.
 //!
 //! Behind the cargo feature `vision` (tract is a large build). Guide: docs/vision.md.
 
+mod analytics;
 mod decode;
 mod descriptor;
 mod detection;
@@ -20,6 +22,9 @@ mod frame;
 mod model;
 mod tracker;
 
+pub use analytics::{
+    Analytics, AnalyticsConfig, Anchor as AnchorPoint, Insight, LineConfig, LineInsight, ZoneConfig, ZoneInsight, ZoneKind,
+};
 pub use decode::{Anchor, ssd_anchors};
 pub use descriptor::{
     Activation, ColourOrder, DecoderSpec, FilterSpec, InputSpec, Layout, ModelDescriptor, ResizeKind, SsdAnchors,
