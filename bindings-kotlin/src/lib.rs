@@ -136,6 +136,7 @@ aisle_errors! {
     FrameInvalid = "FRAME_INVALID": "a frame whose size or buffer does not match its format.",
     ImageInvalid = "IMAGE_INVALID": "not a JPEG or PNG image Aisle can decode.",
     InferenceFailed = "INFERENCE_FAILED": "the model failed on a frame.",
+    AnalyticsConfigInvalid = "ANALYTICS_CONFIG_INVALID": "a camera's analytics configuration that fails validation.",
     StoreNotADatabase = "STORE_NOT_A_DATABASE": "the file is not a SQLite database (or another app's).",
     StoreCorrupt = "STORE_CORRUPT": "the file is damaged.",
     StoreSchemaTooNew = "STORE_SCHEMA_TOO_NEW": "the file was written by a newer Aisle.",

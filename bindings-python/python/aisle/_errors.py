@@ -276,6 +276,10 @@ class InferenceFailedError(VisionError):
     """INFERENCE_FAILED: The model failed on a frame."""
 
 
+class AnalyticsConfigInvalidError(VisionError):
+    """ANALYTICS_CONFIG_INVALID: A camera's analytics configuration is malformed or invalid."""
+
+
 class StoreNotADatabaseError(StoreError):
     """STORE_NOT_A_DATABASE: The file is not an Aisle store (not SQLite, or another app's database)."""
 
@@ -360,6 +364,7 @@ ERROR_CLASSES: dict[str, type[AisleError]] = {
     "FRAME_INVALID": FrameInvalidError,
     "IMAGE_INVALID": ImageInvalidError,
     "INFERENCE_FAILED": InferenceFailedError,
+    "ANALYTICS_CONFIG_INVALID": AnalyticsConfigInvalidError,
     "STORE_NOT_A_DATABASE": StoreNotADatabaseError,
     "STORE_CORRUPT": StoreCorruptError,
     "STORE_SCHEMA_TOO_NEW": StoreSchemaTooNewError,
