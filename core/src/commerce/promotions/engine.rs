@@ -85,7 +85,8 @@ impl State {
             next: NONE,
         }));
         let total = slots.iter().map(|s| s.net.saturating_mul(s.count)).fold(0i64, i64::saturating_add);
-        State { lines: slots.len(), slots, any_applied: false, stopped: false, applied: Vec::new(), total, given: 0, adj: Vec::new() }
+        let adj = Vec::with_capacity(slots.len());
+        State { lines: slots.len(), slots, any_applied: false, stopped: false, applied: Vec::new(), total, given: 0, adj }
     }
 
     /// The slots of line `line` (slot `line` first, then its splits in no particular order).

@@ -256,14 +256,28 @@ impl Keys {
         }
     }
 
-    /// The entries under `line`'s SKU, categories and tags.
-    fn find<'k>(&'k self, line: &'k PromoLineRef<'_>) -> impl Iterator<Item = &'k Entry> {
-        self.by_sku
-            .get(line.sku)
-            .into_iter()
-            .chain(line.categories.iter().filter_map(|c| self.by_category.get(c.as_str())))
-            .chain(line.tags.iter().filter_map(|t| self.by_tag.get(t.as_str())))
-            .flatten()
+    /// Adds (promotion, matcher, `line`) for every entry under `l`'s SKU, categories and
+    /// tags that `keep` keeps.
+    fn hits(&self, l: &PromoLineRef<'_>, line: u32, hits: &mut Vec<(u32, u32, u32)>, keep: impl Fn(&Entry) -> bool) {
+        let mut add = |entries: Option<&Vec<Entry>>| {
+            for e in entries.into_iter().flatten() {
+                if keep(e) {
+                    hits.push((e.promo, e.matcher, line));
+                }
+            }
+        };
+        add(self.by_sku.get(l.sku));
+        // Most stores target few categories or tags: skip the lookups when none is.
+        if !self.by_category.is_empty() {
+            for c in l.categories {
+                add(self.by_category.get(c.as_str()));
+            }
+        }
+        if !self.by_tag.is_empty() {
+            for t in l.tags {
+                add(self.by_tag.get(t.as_str()));
+            }
+        }
     }
 }
 
@@ -451,10 +465,9 @@ impl PromotionSet {
         let unlocked = |i: u32| !coupons.is_empty() && self.promos[i as usize].coupon.as_ref().is_none_or(|c| coupons.contains(c));
         let mut hits: Vec<(u32, u32, u32)> = Vec::with_capacity(lines.len() * 2);
         for (li, l) in lines.iter().enumerate() {
-            let li = li as u32;
-            hits.extend(self.open.find(l).map(|e| (e.promo, e.matcher, li)));
+            self.open.hits(l, li as u32, &mut hits, |_| true);
             if !coupons.is_empty() {
-                hits.extend(self.gated.find(l).filter(|e| unlocked(e.promo)).map(|e| (e.promo, e.matcher, li)));
+                self.gated.hits(l, li as u32, &mut hits, |e| unlocked(e.promo));
             }
         }
         hits.sort_unstable_by_key(|hit| hit.0);
@@ -508,7 +521,8 @@ impl PromotionSet {
                 Candidate { promo, masks: &bits[base..base + promo.rule.matcher_count() * words], words }
             })
             .collect();
-        let fresh = State::new(lines.iter().map(|l| (l.units, l.unit_price.minor())));
+        let mut fresh = State::new(lines.iter().map(|l| (l.units, l.unit_price.minor())));
+        fresh.applied.reserve(candidates.len());
 
         let (state, exact) = match mode {
             Mode::Priority => {

@@ -158,35 +158,47 @@ pub(crate) fn compute_lines(
     }
 
     let inclusive = regime.prices_include_tax;
-    let mut results = Results { nets: Vec::with_capacity(lines.len()), spans: Vec::with_capacity(lines.len()), amounts: Vec::new() };
+    let rounding = regime.rounding;
+    let chain_of = |p: &Prepared<'_>| p.chain.map(|k| &chains[k]);
+    let mut sums = Assembler::new(&index, lines.len());
     if customer_exempt && !inclusive {
-        for p in &prepared {
-            results.push_untaxed(p.amount);
+        for (i, p) in prepared.iter().enumerate() {
+            sums.line(i, chain_of(p), p.amount, &[])?;
         }
-    } else {
-        let rounding = regime.rounding;
-        match rounding.level {
-            TaxRoundingLevel::Unit | TaxRoundingLevel::Line => {
-                results.amounts.reserve(lines.len());
-                for (i, p) in prepared.iter().enumerate() {
-                    let start = results.amounts.len();
-                    let net = per_line(i, p, &chains, &index, rounding.level, rounding.mode, rounding.inclusive_target, currency, &mut results.amounts)?;
-                    results.nets.push(net);
-                    results.spans.push((start as u32, results.amounts.len() as u32));
+        return sums.finish();
+    }
+    // Inclusive prices and an exempt customer: the customer pays the net, the tax part is
+    // removed.
+    let taxed = |amounts: &[i128]| -> usize { if customer_exempt { 0 } else { amounts.len() } };
+    match rounding.level {
+        TaxRoundingLevel::Unit | TaxRoundingLevel::Line => {
+            // Every line on its own, taxed and added up in one pass. An error taxing a line
+            // still comes before any error adding up (as when every line is taxed first).
+            let mut amounts: Vec<i128> = Vec::with_capacity(4);
+            let mut deferred = None;
+            for (i, p) in prepared.iter().enumerate() {
+                amounts.clear();
+                let net = per_line(i, p, &chains, &index, rounding.level, rounding.mode, rounding.inclusive_target, currency, &mut amounts)?;
+                if deferred.is_none() {
+                    if let Err(e) = sums.line(i, chain_of(p), net, &amounts[..taxed(&amounts)]) {
+                        deferred = Some(e);
+                    }
                 }
             }
-            TaxRoundingLevel::Total => {
-                order_level(&prepared, &chains, &index, rounding.mode, rounding.inclusive_target, &mut results)?
-            }
-        };
-        if customer_exempt {
-            // Inclusive prices: the customer pays the net, the tax part is removed.
-            for span in &mut results.spans {
-                span.1 = span.0;
+            match deferred {
+                Some(e) => Err(e),
+                None => sums.finish(),
             }
         }
+        TaxRoundingLevel::Total => {
+            let results = order_level(&prepared, &chains, &index, rounding.mode, rounding.inclusive_target)?;
+            for (i, p) in prepared.iter().enumerate() {
+                let amounts = results.amounts(i);
+                sums.line(i, chain_of(p), results.nets[i], &amounts[..taxed(amounts)])?;
+            }
+            sums.finish()
+        }
     }
-    assemble(&index, &chains, &prepared, &results)
 }
 
 /// A line checked and summed, with the chain of rates of its category (`None`: exempt category).
@@ -257,12 +269,6 @@ struct Results {
 }
 
 impl Results {
-    fn push_untaxed(&mut self, net: i128) {
-        let at = self.amounts.len() as u32;
-        self.nets.push(net);
-        self.spans.push((at, at));
-    }
-
     fn amounts(&self, line: usize) -> &[i128] {
         let (a, b) = self.spans[line];
         &self.amounts[a as usize..b as usize]
@@ -426,8 +432,7 @@ fn order_level(
     index: &RegimeIndex<'_>,
     mode: RoundingMode,
     target: InclusiveTarget,
-    results: &mut Results,
-) -> Result<()> {
+) -> Result<Results> {
     let inclusive = index.regime.prices_include_tax;
     let rate_count = index.regime.rates.len();
     // Per rate: (line, position in the line's chain, exact share).
@@ -455,6 +460,7 @@ fn order_level(
         exact_totals.iter().map(|t| to_i128(&t.round(mode), || "order tax".into())).collect::<Result<_>>()?
     };
 
+    let mut results = Results { nets: Vec::with_capacity(prepared.len()), spans: Vec::with_capacity(prepared.len()), amounts: Vec::new() };
     for p in prepared {
         let start = results.amounts.len();
         let n = p.chain.map_or(0, |k| chains[k].rates.len());
@@ -474,7 +480,7 @@ fn order_level(
             results.nets[i] = results.nets[i].checked_sub(tax).ok_or_else(|| overflow(format!("tax on line {i}")))?;
         }
     }
-    Ok(())
+    Ok(results)
 }
 
 /// Whole parts of `shares` summing to `target`, by largest remainder: start from each share
@@ -527,59 +533,81 @@ fn minor(v: i128, what: impl Fn() -> String) -> Result<i64> {
     i64::try_from(v).map_err(|_| overflow(what()))
 }
 
-fn assemble(index: &RegimeIndex<'_>, chains: &[Chain<'_>], prepared: &[Prepared<'_>], results: &Results) -> Result<Computed> {
-    let rates = &index.regime.rates;
-    let mut rate_sums: Vec<Option<(i128, i128)>> = vec![None; rates.len()];
-    let (mut net_sum, mut tax_sum, mut gross_sum) = (0i128, 0i128, 0i128);
-    let mut lines = Vec::with_capacity(prepared.len());
-    let mut rate_outs = Vec::with_capacity(results.amounts.len());
-    for (i, p) in prepared.iter().enumerate() {
+/// Adds up the lines into [`Computed`], one line at a time, in order.
+struct Assembler<'i> {
+    index: &'i RegimeIndex<'i>,
+    /// Per rate of the regime: (base, amount) over the lines it applies to.
+    rate_sums: Vec<Option<(i128, i128)>>,
+    net: i128,
+    tax: i128,
+    gross: i128,
+    lines: Vec<LineOut>,
+    rates: Vec<RateOut>,
+}
+
+impl<'i> Assembler<'i> {
+    fn new(index: &'i RegimeIndex<'i>, lines: usize) -> Assembler<'i> {
+        Assembler {
+            index,
+            rate_sums: vec![None; index.regime.rates.len()],
+            net: 0,
+            tax: 0,
+            gross: 0,
+            lines: Vec::with_capacity(lines),
+            rates: Vec::with_capacity(lines),
+        }
+    }
+
+    /// Line `i`: its net and its chain's taxes (`amounts`, by position; empty: untaxed).
+    fn line(&mut self, i: usize, chain: Option<&Chain<'_>>, net: i128, amounts: &[i128]) -> Result<()> {
         let what = || format!("tax line {i}");
-        let net = results.nets[i];
-        let amounts = results.amounts(i);
         let tax = checked_sum(amounts, i)?;
         let gross = net.checked_add(tax).ok_or_else(|| overflow(what()))?;
-        let start = rate_outs.len();
-        if let Some(chain) = p.chain.map(|k| &chains[k]).filter(|_| !amounts.is_empty()) {
+        let start = self.rates.len();
+        if let Some(chain) = chain.filter(|_| !amounts.is_empty()) {
             let mut preceding: i128 = 0;
             for (position, (&r, &amount)) in chain.rates.iter().zip(amounts).enumerate() {
-                let base = if chain.compound(index, position) {
+                let base = if chain.compound(self.index, position) {
                     net.checked_add(preceding).ok_or_else(|| overflow(what()))?
                 } else {
                     net
                 };
                 preceding = preceding.checked_add(amount).ok_or_else(|| overflow(what()))?;
-                let sums = rate_sums[r].get_or_insert((0, 0));
+                let sums = self.rate_sums[r].get_or_insert((0, 0));
                 sums.0 = sums.0.checked_add(base).ok_or_else(|| overflow(what()))?;
                 sums.1 = sums.1.checked_add(amount).ok_or_else(|| overflow(what()))?;
-                rate_outs.push(RateOut { rate: r, base: minor(base, what)?, amount: minor(amount, what)? });
+                self.rates.push(RateOut { rate: r, base: minor(base, what)?, amount: minor(amount, what)? });
             }
         }
-        net_sum = net_sum.checked_add(net).ok_or_else(|| overflow(what()))?;
-        tax_sum = tax_sum.checked_add(tax).ok_or_else(|| overflow(what()))?;
-        gross_sum = gross_sum.checked_add(gross).ok_or_else(|| overflow(what()))?;
-        lines.push(LineOut {
+        self.net = self.net.checked_add(net).ok_or_else(|| overflow(what()))?;
+        self.tax = self.tax.checked_add(tax).ok_or_else(|| overflow(what()))?;
+        self.gross = self.gross.checked_add(gross).ok_or_else(|| overflow(what()))?;
+        self.lines.push(LineOut {
             net: minor(net, what)?,
             tax: minor(tax, what)?,
             gross: minor(gross, what)?,
-            span: (start as u32, rate_outs.len() as u32),
+            span: (start as u32, self.rates.len() as u32),
         });
+        Ok(())
     }
-    let mut totals = Vec::new();
-    for (r, (rate, sums)) in rates.iter().zip(&rate_sums).enumerate() {
-        if let Some((base, amount)) = *sums {
-            let what = || format!("total of tax rate {:?}", rate.id);
-            totals.push(RateOut { rate: r, base: minor(base, what)?, amount: minor(amount, what)? });
+
+    fn finish(self) -> Result<Computed> {
+        let mut totals = Vec::new();
+        for (r, (rate, sums)) in self.index.regime.rates.iter().zip(&self.rate_sums).enumerate() {
+            if let Some((base, amount)) = *sums {
+                let what = || format!("total of tax rate {:?}", rate.id);
+                totals.push(RateOut { rate: r, base: minor(base, what)?, amount: minor(amount, what)? });
+            }
         }
+        Ok(Computed {
+            lines: self.lines,
+            rates: self.rates,
+            totals,
+            net: minor(self.net, || "order net".into())?,
+            tax: minor(self.tax, || "order tax".into())?,
+            gross: minor(self.gross, || "order gross".into())?,
+        })
     }
-    Ok(Computed {
-        lines,
-        rates: rate_outs,
-        totals,
-        net: minor(net_sum, || "order net".into())?,
-        tax: minor(tax_sum, || "order tax".into())?,
-        gross: minor(gross_sum, || "order gross".into())?,
-    })
 }
 
 #[cfg(test)]
