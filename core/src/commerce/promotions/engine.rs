@@ -123,14 +123,14 @@ impl Candidate<'_> {
     }
 }
 
-/// The lines of a mask, ascending.
-pub(crate) fn lines_of(mask: &[u64]) -> impl Iterator<Item = usize> + '_ {
-    mask.iter().enumerate().flat_map(|(w, &word)| {
+/// The set bits of a bit set (bit `b % 64` of word `b / 64`), ascending: the lines of a mask.
+pub(crate) fn ones(bits: &[u64]) -> impl Iterator<Item = usize> + '_ {
+    bits.iter().enumerate().flat_map(|(w, &word)| {
         std::iter::successors((word != 0).then_some(word), |&rest| {
             let rest = rest & (rest - 1);
             (rest != 0).then_some(rest)
         })
-        .map(move |bits| w * 64 + bits.trailing_zeros() as usize)
+        .map(move |rest| w * 64 + rest.trailing_zeros() as usize)
     })
 }
 
@@ -176,7 +176,7 @@ impl Ctx<'_, '_> {
         let claims = self.item_level_claims();
         let mut out = Slots::new();
         let mut split = false;
-        for line in lines_of(self.cand.mask(mask)) {
+        for line in ones(self.cand.mask(mask)) {
             for i in state.line_slots(line) {
                 let s = &state.slots[i];
                 if s.count > 0 && s.net > 0 && !(claims && s.claimed) && s.used_by != self.tag {
@@ -529,7 +529,7 @@ pub(crate) fn upper_bound(fresh: &State, cand: &Candidate<'_>) -> i64 {
     let units_of = |mask: Option<&[u64]>| -> Vec<(i64, i64)> {
         let slot = |l: usize| &fresh.slots[l];
         match mask {
-            Some(m) => lines_of(m).map(slot).filter(|s| s.net > 0).map(|s| (s.net, s.count)).collect(),
+            Some(m) => ones(m).map(slot).filter(|s| s.net > 0).map(|s| (s.net, s.count)).collect(),
             None => fresh.slots.iter().filter(|s| s.net > 0).map(|s| (s.net, s.count)).collect(),
         }
     };

@@ -459,7 +459,7 @@ impl PromotionSet {
         // Candidates: promotions indexed under something in the cart, plus global ones. The
         // index hits also say which matcher of which promotion accepts which line, so masks
         // come from the hits instead of testing every matcher against every line. Promotion
-        // indices are evaluation ranks, so sorted hits list the candidates in order.
+        // indices are evaluation ranks.
         // A promotion behind a coupon the cart does not carry is out before anything else
         // (stores gate many order- and category-wide promotions behind coupons).
         let unlocked = |i: u32| !coupons.is_empty() && self.promos[i as usize].coupon.as_ref().is_none_or(|c| coupons.contains(c));
@@ -470,49 +470,54 @@ impl PromotionSet {
                 self.gated.hits(l, li as u32, &mut hits, |e| unlocked(e.promo));
             }
         }
-        hits.sort_unstable_by_key(|hit| hit.0);
+        // The promotions hit, as bits: read in order, they are the candidates in evaluation
+        // order (no sort), and a candidate's slot is the number of candidates before it.
+        let mut seen = vec![0u64; self.promos.len().div_ceil(64)];
+        let mut see = |i: u32| seen[i as usize / 64] |= 1 << (i % 64);
+        for &(i, ..) in &hits {
+            see(i);
+        }
+        for e in &self.global {
+            if !e.gated || unlocked(e.promo) {
+                see(e.promo);
+            }
+        }
         let words = lines.len().div_ceil(64);
         let mut bits: Vec<u64> = Vec::with_capacity((hits.len() + 4) * words);
-        // (promotion, first word of its masks)
+        // (promotion, first word of its masks), and per word of `seen` the candidates before it.
         let mut chosen: Vec<(u32, usize)> = Vec::with_capacity(hits.len() + 4);
-        let (mut h, mut g) = (0, 0);
-        loop {
-            while self.global.get(g).is_some_and(|e| e.gated && !unlocked(e.promo)) {
-                g += 1;
-            }
-            let i = match (hits.get(h), self.global.get(g)) {
-                (None, None) => break,
-                (Some(hit), None) => hit.0,
-                (None, Some(e)) => e.promo,
-                (Some(hit), Some(e)) => hit.0.min(e.promo),
-            };
-            if self.global.get(g).is_some_and(|e| e.promo == i) {
-                g += 1;
-            }
-            let first = h;
-            while hits.get(h).is_some_and(|hit| hit.0 == i) {
-                h += 1;
-            }
-            let promo = &self.promos[i as usize];
-            if self.blocked(promo, ctx, &coupons).is_some() {
-                continue;
-            }
-            let base = bits.len();
-            bits.resize(base + promo.rule.matcher_count() * words, 0);
-            for (k, m) in promo.rule.matchers().enumerate() {
-                if m.all {
-                    let mask = &mut bits[base + k * words..base + (k + 1) * words];
-                    mask.fill(u64::MAX);
-                    if lines.len() % 64 != 0 {
-                        mask[words - 1] = (1u64 << (lines.len() % 64)) - 1;
+        let mut before: Vec<u32> = Vec::with_capacity(seen.len());
+        for w in 0..seen.len() {
+            before.push(chosen.len() as u32);
+            let word = seen[w];
+            for bit in engine::ones(std::slice::from_ref(&word)) {
+                let i = (w * 64 + bit) as u32;
+                let promo = &self.promos[i as usize];
+                if self.blocked(promo, ctx, &coupons).is_some() {
+                    seen[w] &= !(1 << (i % 64));
+                    continue;
+                }
+                let base = bits.len();
+                bits.resize(base + promo.rule.matcher_count() * words, 0);
+                for (k, m) in promo.rule.matchers().enumerate() {
+                    if m.all {
+                        let mask = &mut bits[base + k * words..base + (k + 1) * words];
+                        mask.fill(u64::MAX);
+                        if lines.len() % 64 != 0 {
+                            mask[words - 1] = (1u64 << (lines.len() % 64)) - 1;
+                        }
                     }
                 }
+                chosen.push((i, base));
             }
-            for &(_, k, li) in &hits[first..h] {
+        }
+        for &(i, k, li) in &hits {
+            let (w, bit) = (i as usize / 64, 1u64 << (i % 64));
+            if seen[w] & bit != 0 {
+                let slot = before[w] + (seen[w] & (bit - 1)).count_ones();
                 let li = li as usize;
-                bits[base + k as usize * words + li / 64] |= 1 << (li % 64);
+                bits[chosen[slot as usize].1 + k as usize * words + li / 64] |= 1 << (li % 64);
             }
-            chosen.push((i, base));
         }
         let candidates: Vec<Candidate<'_>> = chosen
             .iter()
@@ -706,7 +711,7 @@ fn independent_groups(cands: &[Candidate<'_>]) -> Vec<Vec<usize>> {
     let mut first_on_line: Vec<Option<usize>> = vec![None; lines];
     for (k, c) in cands.iter().enumerate() {
         for m in 0..c.promo.rule.matcher_count() {
-            for line in engine::lines_of(c.mask(m)) {
+            for line in engine::ones(c.mask(m)) {
                 match first_on_line[line] {
                     None => first_on_line[line] = Some(k),
                     Some(other) => {
