@@ -31,7 +31,7 @@ fn main() {
         let r = aisle_appends(&dir.path().join(format!("a{writers}.db")), payload, writers, secs);
         row(&format!("aisle append, {writers} writer(s)"), &r, Some(raw1.rate));
     }
-    for (writers, window) in [(1usize, 1000usize), (4, 250)] {
+    for (writers, window) in [(1usize, 1000usize), (4, 250), (4, 128), (8, 64), (16, 32)] {
         let r = aisle_pipelined(&dir.path().join(format!("p{writers}.db")), payload, writers, window, secs);
         row(&format!("aisle submit + wait, {writers} writer(s), {window} in flight each"), &r, Some(raw1.rate));
     }
