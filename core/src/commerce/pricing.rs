@@ -284,9 +284,16 @@ pub fn price(lines: &[PricingLine], ctx: &PricingContext<'_>) -> Result<PricedCa
         }
     }
     let mut adjustments: Vec<Vec<LineAdjustment>> = (0..lines.len()).map(|_| Vec::new()).collect();
-    for a in &outcome.adjustments {
+    for (k, a) in outcome.adjustments.iter().enumerate() {
+        let list = &mut adjustments[a.line];
+        if list.capacity() == 0 {
+            // Room for exactly this line's: the engine lists them by line, plus the manual ones.
+            let promos = outcome.adjustments[k..].iter().take_while(|b| b.line == a.line).count();
+            let manual = usize::from(lines[a.line].discount.is_some()) + usize::from(ctx.order_discount.is_some());
+            list.reserve_exact(promos + manual);
+        }
         let (from, to) = a.runs;
-        adjustments[a.line].push(LineAdjustment {
+        list.push(LineAdjustment {
             source: a.promo.id.clone(),
             label: a.promo.name.clone(),
             rule: a.promo.kind.to_owned(),
