@@ -8,14 +8,14 @@
 //!
 //! `cargo run --release -p aisle-benches --bin forward_figures [seconds-per-figure]`
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::net::TcpListener;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use aisle::forward::{ExporterConfig, HttpSink, Ingest, SinkConfig, StreamConfig, WhenFull};
 use aisle::{Currency, Edge, EdgeConfig};
+use aisle_examples::{Faults, IngestServer};
 
 fn main() {
     let secs: f64 = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(3.0);
@@ -206,62 +206,6 @@ fn aisle_batches(path: &std::path::Path, payload: &[u8], n: usize, secs: f64) ->
     r
 }
 
-/// A loopback HTTP/1.1 server that applies every POSTed batch with `Ingest`; counts records.
-fn serve(listener: TcpListener, ingest: Arc<Ingest>, applied: Arc<AtomicU64>, stop: Arc<AtomicBool>) {
-    listener.set_nonblocking(false).ok();
-    for conn in listener.incoming() {
-        if stop.load(Ordering::SeqCst) {
-            return;
-        }
-        let Ok(conn) = conn else { continue };
-        let (ingest, applied) = (ingest.clone(), applied.clone());
-        std::thread::spawn(move || handle(conn, &ingest, &applied));
-    }
-}
-
-fn handle(conn: TcpStream, ingest: &Ingest, applied: &AtomicU64) {
-    let mut reader = BufReader::new(conn.try_clone().expect("clone"));
-    let mut out = conn;
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-            return;
-        }
-        let (mut len, mut encoding) = (0usize, None);
-        loop {
-            let mut h = String::new();
-            if reader.read_line(&mut h).unwrap_or(0) == 0 {
-                return;
-            }
-            let h = h.trim_end();
-            if h.is_empty() {
-                break;
-            }
-            let lower = h.to_ascii_lowercase();
-            if let Some(v) = lower.strip_prefix("content-length:") {
-                len = v.trim().parse().unwrap_or(0);
-            }
-            if let Some(v) = lower.strip_prefix("content-encoding:") {
-                encoding = Some(v.trim().to_owned());
-            }
-        }
-        let mut body = vec![0; len];
-        if reader.read_exact(&mut body).is_err() {
-            return;
-        }
-        let status = match ingest.receive(&body, encoding.as_deref(), |_, b| {
-            applied.fetch_add(b.records.len() as u64, Ordering::SeqCst);
-            Ok(())
-        }) {
-            Ok(_) => "200 OK",
-            Err(_) => "400 Bad Request",
-        };
-        if out.write_all(format!("HTTP/1.1 {status}\r\ncontent-length: 0\r\n\r\n").as_bytes()).is_err() {
-            return;
-        }
-    }
-}
-
 fn http_exporter(port: u16) -> ExporterConfig {
     let mut c = ExporterConfig::new(
         "hq",
@@ -285,20 +229,20 @@ fn drain_http(path: &std::path::Path, payload: &[u8], n: usize) -> (f64, f64) {
     for _ in 0..n / 1000 {
         s.append_batch("sales", &batch).expect("fill");
     }
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    let (ingest, applied, stop) = (Arc::new(Ingest::open_in_memory().expect("ingest")), Arc::new(AtomicU64::new(0)), Arc::new(AtomicBool::new(false)));
-    {
-        let (i, a, st) = (ingest.clone(), applied.clone(), stop.clone());
-        std::thread::spawn(move || serve(listener, i, a, st));
-    }
+    let applied = Arc::new(AtomicU64::new(0));
+    let a = applied.clone();
+    let hq = IngestServer::start(0, Arc::new(Ingest::open_in_memory().expect("ingest")), Faults::default(), move |b| {
+        a.fetch_add(b.records.len() as u64, Ordering::SeqCst);
+    })
+    .expect("server");
+    let port = hq.port;
     s.add_exporter("sales", &http_exporter(port)).expect("exporter");
     let t = Instant::now();
     s.start();
     assert!(s.flush(Duration::from_secs(300)).expect("flush"), "drained");
     let elapsed = t.elapsed().as_secs_f64();
     s.stop();
-    stop.store(true, Ordering::SeqCst);
+    hq.stop();
     assert_eq!(applied.load(Ordering::SeqCst), n as u64, "every record applied once");
     (n as f64 / elapsed, (n * payload.len()) as f64 / elapsed / 1e6)
 }
@@ -316,18 +260,18 @@ fn link_up_to_first_batch(path: &std::path::Path, payload: &[u8]) -> Duration {
         std::thread::sleep(Duration::from_millis(20));
     }
     std::thread::sleep(Duration::from_secs(2));
-    let listener = TcpListener::bind(("127.0.0.1", port)).expect("rebind");
-    let (ingest, applied, stop) = (Arc::new(Ingest::open_in_memory().expect("ingest")), Arc::new(AtomicU64::new(0)), Arc::new(AtomicBool::new(false)));
+    let applied = Arc::new(AtomicU64::new(0));
+    let a = applied.clone();
     let up = Instant::now();
-    {
-        let (i, a, st) = (ingest.clone(), applied.clone(), stop.clone());
-        std::thread::spawn(move || serve(listener, i, a, st));
-    }
+    let hq = IngestServer::start(port, Arc::new(Ingest::open_in_memory().expect("ingest")), Faults::default(), move |b| {
+        a.fetch_add(b.records.len() as u64, Ordering::SeqCst);
+    })
+    .expect("rebind");
     while applied.load(Ordering::SeqCst) == 0 {
         std::thread::sleep(Duration::from_millis(1));
     }
     let d = up.elapsed();
     s.stop();
-    stop.store(true, Ordering::SeqCst);
+    hq.stop();
     d
 }
