@@ -129,6 +129,8 @@ aisle_errors! {
     SyncDecode = "SYNC_DECODE": "not a valid sync message.",
     SyncUnsupportedVersion = "SYNC_UNSUPPORTED_VERSION": "a sync message of a newer format version.",
     SyncClockSkew = "SYNC_CLOCK_SKEW": "a sync timestamp too far ahead of this device's clock.",
+    SyncUnreachable = "SYNC_UNREACHABLE": "the sync peer could not be reached (or did not answer with sync).",
+    SyncPeerRefused = "SYNC_PEER_REFUSED": "the sync peer refused the exchange; the message carries its code.",
     ModelDescriptorInvalid = "MODEL_DESCRIPTOR_INVALID": "a model descriptor that fails validation.",
     ModelHashMismatch = "MODEL_HASH_MISMATCH": "a model file whose SHA-256 is not the one its descriptor names.",
     ModelInvalid = "MODEL_INVALID": "a model file the inference engine cannot load, or of the wrong shape.",

@@ -162,6 +162,12 @@ pub enum Error {
     #[error("SYNC_CLOCK_SKEW: a timestamp from device {device} is {ahead_ms} ms ahead of this clock (at most {max_ms} ms allowed)")]
     SyncClockSkew { device: String, ahead_ms: u64, max_ms: u64 },
 
+    #[error("SYNC_UNREACHABLE: cannot sync with {peer}: {detail}")]
+    SyncUnreachable { peer: String, detail: String },
+
+    #[error("SYNC_PEER_REFUSED: sync peer {peer} refused the exchange: {code}: {message}")]
+    SyncPeerRefused { peer: String, code: String, message: String },
+
     // ---- vision -------------------------------------------------------------------------
     #[error("MODEL_DESCRIPTOR_INVALID: model descriptor {source_name}: {reason}")]
     ModelDescriptorInvalid { source_name: String, reason: String },
@@ -264,6 +270,8 @@ impl Error {
             Error::SyncDecode { .. } => "SYNC_DECODE",
             Error::SyncUnsupportedVersion { .. } => "SYNC_UNSUPPORTED_VERSION",
             Error::SyncClockSkew { .. } => "SYNC_CLOCK_SKEW",
+            Error::SyncUnreachable { .. } => "SYNC_UNREACHABLE",
+            Error::SyncPeerRefused { .. } => "SYNC_PEER_REFUSED",
             Error::ModelDescriptorInvalid { .. } => "MODEL_DESCRIPTOR_INVALID",
             Error::ModelHashMismatch { .. } => "MODEL_HASH_MISMATCH",
             Error::ModelInvalid { .. } => "MODEL_INVALID",
@@ -342,6 +350,8 @@ impl Error {
         ("SYNC_DECODE", ErrorKind::Sync),
         ("SYNC_UNSUPPORTED_VERSION", ErrorKind::Sync),
         ("SYNC_CLOCK_SKEW", ErrorKind::Sync),
+        ("SYNC_UNREACHABLE", ErrorKind::Sync),
+        ("SYNC_PEER_REFUSED", ErrorKind::Sync),
         ("MODEL_DESCRIPTOR_INVALID", ErrorKind::Vision),
         ("MODEL_HASH_MISMATCH", ErrorKind::Vision),
         ("MODEL_INVALID", ErrorKind::Vision),
@@ -410,6 +420,8 @@ impl Error {
         "SYNC_DECODE",
         "SYNC_UNSUPPORTED_VERSION",
         "SYNC_CLOCK_SKEW",
+        "SYNC_UNREACHABLE",
+        "SYNC_PEER_REFUSED",
         "MODEL_DESCRIPTOR_INVALID",
         "MODEL_HASH_MISMATCH",
         "MODEL_INVALID",
@@ -537,6 +549,8 @@ mod tests {
             Error::SyncDecode { detail: "d".into() },
             Error::SyncUnsupportedVersion { found: 9, supported: 1 },
             Error::SyncClockSkew { device: "d".into(), ahead_ms: 2, max_ms: 1 },
+            Error::SyncUnreachable { peer: "http://127.0.0.1:1".into(), detail: "connection refused".into() },
+            Error::SyncPeerRefused { peer: "p".into(), code: "SYNC_SCOPE".into(), message: "m".into() },
             Error::ModelDescriptorInvalid { source_name: "m.json".into(), reason: "r".into() },
             Error::ModelHashMismatch {
                 model: "m".into(),

@@ -24,6 +24,7 @@ pub mod forward;
 pub mod money;
 pub mod store;
 pub mod sync;
+pub mod transport;
 #[cfg(feature = "vision")]
 pub mod vision;
 

@@ -248,6 +248,14 @@ class SyncClockSkewError(SyncError):
     """SYNC_CLOCK_SKEW: A timestamp in the message is too far ahead of this device's clock."""
 
 
+class SyncUnreachableError(SyncError):
+    """SYNC_UNREACHABLE: The sync peer could not be reached, or answered with something that is not sync."""
+
+
+class SyncPeerRefusedError(SyncError):
+    """SYNC_PEER_REFUSED: The sync peer refused the exchange; the message carries its code and reason."""
+
+
 class ModelDescriptorInvalidError(VisionError):
     """MODEL_DESCRIPTOR_INVALID: A model descriptor is malformed or invalid; the message says what."""
 
@@ -357,6 +365,8 @@ ERROR_CLASSES: dict[str, type[AisleError]] = {
     "SYNC_DECODE": SyncDecodeError,
     "SYNC_UNSUPPORTED_VERSION": SyncUnsupportedVersionError,
     "SYNC_CLOCK_SKEW": SyncClockSkewError,
+    "SYNC_UNREACHABLE": SyncUnreachableError,
+    "SYNC_PEER_REFUSED": SyncPeerRefusedError,
     "MODEL_DESCRIPTOR_INVALID": ModelDescriptorInvalidError,
     "MODEL_HASH_MISMATCH": ModelHashMismatchError,
     "MODEL_INVALID": ModelInvalidError,

@@ -10,7 +10,7 @@ mod config;
 mod db;
 mod group;
 mod ingest;
-mod sinks;
+pub(crate) mod sinks;
 mod status;
 mod wire;
 mod worker;

@@ -12,7 +12,7 @@ use super::classify;
 use crate::error::{Error, Result};
 
 /// The schema version this build writes.
-pub const VERSION: i64 = 6;
+pub const VERSION: i64 = 7;
 
 pub(super) fn migrate(conn: &Connection, path: &Path) -> Result<()> {
     let found = super::schema_version(conn).map_err(|e| classify(path, e))?;
@@ -389,6 +389,17 @@ fn upgrade_from(conn: &Connection, version: i64) -> rusqlite::Result<()> {
                  received BLOB NOT NULL,
                  PRIMARY KEY (sender, batch)
              ) STRICT, WITHOUT ROWID;",
+        ),
+        // v7: HQ's signed sync chunks a store device keeps to hand on, verbatim, to the other
+        // devices of its store over the LAN (they verify HQ's signature themselves).
+        6 => conn.execute_batch(
+            "CREATE TABLE sync_relay (
+                 sender  INTEGER NOT NULL,
+                 msg     INTEGER NOT NULL,
+                 batch   INTEGER NOT NULL,
+                 message BLOB NOT NULL,
+                 PRIMARY KEY (sender, msg)
+             ) STRICT;",
         ),
         _ => Ok(()),
     }

@@ -33,6 +33,7 @@ mod domain;
 mod engine;
 mod mem;
 mod ops;
+mod service;
 mod sql;
 mod wire;
 
@@ -45,6 +46,9 @@ pub use engine::{
     SlotValue, Touched, VersionVector, site_of, store_scope,
 };
 pub use mem::MemReplica;
+pub use service::{
+    HttpReply, PushReport, RoundReport, SYNC_CONTENT_TYPE, SyncLink, error_body, frame_messages, http_status, unframe_messages,
+};
 pub use wire::{FORMAT_VERSION, MAX_BODY};
 
 pub(crate) use domain::{LocalWrite, price_list_fields, product_fields, record as record_local, settings_fields};
@@ -135,11 +139,17 @@ impl Replication {
     /// before anything is written, and a rejected message changes nothing. Applied changes to
     /// catalog, price lists, promotions and settings reach their commerce tables in the same
     /// transaction.
+    ///
+    /// A store device keeps each chunk HQ sent it (the newest [`service::RELAY_BATCHES`]
+    /// batches) and hands it on verbatim, HQ's signature intact, to the other devices of its
+    /// store that lack it ([`Replication::serve_exchange`]): a price HQ published reaches every
+    /// register over the LAN while only one of them reaches HQ.
     pub fn apply(&self, message: &[u8]) -> Result<ApplyReport> {
         let config = self.shared.config().clone();
         let (report, rules) = self.with(|c, tx| {
             let report = c.apply(message)?;
             let m = domain::materialise(tx, &config, &report.touched, c)?;
+            keep_for_relay(c, tx, message)?;
             Ok((report, m.rules))
         })?;
         if rules {
@@ -282,6 +292,28 @@ impl Replication {
             c.cart_lines(&scope, cart)
         })
     }
+}
+
+/// Keeps an applied chunk from HQ on a store device, for [`Replication::serve_exchange`].
+fn keep_for_relay(c: &mut Ctx<'_>, tx: &Transaction<'_>, message: &[u8]) -> std::result::Result<(), Failure> {
+    if c.me.device.role != Role::Store {
+        return Ok(());
+    }
+    let frame = wire::frame(message)?;
+    let Some(sender) = c.store.device(&frame.sender)? else { return Ok(()) };
+    if sender.role != Role::Hq {
+        return Ok(());
+    }
+    let ch = wire::decode_changes(&frame.body()?)?;
+    let (site, batch) = (sender.site() as i64, ch.batch as i64);
+    tx.prepare_cached("INSERT OR IGNORE INTO sync_relay (sender, msg, batch, message) VALUES (?1, ?2, ?3, ?4)")?
+        .execute(rusqlite::params![site, ch.msg_id as i64, batch, message])?;
+    tx.prepare_cached(
+        "DELETE FROM sync_relay WHERE sender = ?1 AND batch < (
+             SELECT min(batch) FROM (SELECT DISTINCT batch FROM sync_relay WHERE sender = ?1 ORDER BY batch DESC LIMIT ?2))",
+    )?
+    .execute(rusqlite::params![site, service::RELAY_BATCHES])?;
+    Ok(())
 }
 
 /// For the fuzz target: a changes frame around an arbitrary body, signed by `replica`.

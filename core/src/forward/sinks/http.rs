@@ -103,7 +103,7 @@ impl HttpSender {
     }
 }
 
-fn parse_certificates(pem: &str) -> std::result::Result<Vec<Certificate<'static>>, String> {
+pub(crate) fn parse_certificates(pem: &str) -> std::result::Result<Vec<Certificate<'static>>, String> {
     let mut certs = Vec::new();
     for item in ureq::tls::parse_pem(pem.as_bytes()) {
         match item.map_err(|e| e.to_string())? {

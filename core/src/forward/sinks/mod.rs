@@ -10,7 +10,7 @@ use super::wire::Batch;
 use crate::error::Result;
 
 mod dir;
-mod http;
+pub(crate) mod http;
 #[cfg(feature = "mqtt")]
 mod mqtt;
 
