@@ -25,7 +25,7 @@ test: test-rust test-python test-node test-kotlin test-fuzz
 test-rust:
 	bash scripts/mosquitto.sh ensure
 	bash scripts/models.sh ensure
-	cargo test --workspace --exclude aisle-python --exclude aisle-node --exclude aisle-kotlin --exclude uniffi-bindgen
+	cargo test --workspace --exclude aisle-python --exclude aisle-node --exclude aisle-kotlin --exclude uniffi-bindgen --exclude aisle-sync-anchors
 	cargo test -p aisle --features vision --lib -- vision::
 	cargo test -p aisle --features vision --test vision
 
