@@ -216,3 +216,20 @@ fn syncer_keeps_peers_in_step_and_backs_off_from_a_dead_one() {
         Some("INVALID_ARGUMENT")
     );
 }
+
+#[test]
+fn device_cards_round_trip_and_bad_ones_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let r1 = edge(&dir, "s1", "r1");
+    let card = r1.sync().identity().unwrap();
+    assert_eq!(aisle::sync::Device::from_json(&card.to_json()).unwrap(), card);
+    for bad in [
+        "{}",
+        r#"{"public_key":"00","store_id":"s","device_id":"d","role":"store"}"#,
+        &card.to_json().replace("\"store\"", "\"boss\""),
+        &card.to_json().replace("\"s1\"", "\"\""),
+        &card.to_json().replace("}", ",\"extra\":1}"),
+    ] {
+        assert_eq!(aisle::sync::Device::from_json(bad).unwrap_err().code(), "INVALID_ARGUMENT", "{bad}");
+    }
+}

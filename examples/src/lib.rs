@@ -4,6 +4,7 @@
 //! HTTP/1.1 server that applies each POSTed batch exactly once with [`aisle::Ingest`] and can
 //! inject the faults a real network has (5xx, 429 with `Retry-After`, connections dropped
 //! before or after applying, stalls), from a seeded generator so a failing run can be replayed.
+//! [`SyncHub`] is the HQ sync replica served over HTTP.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -12,6 +13,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aisle::forward::{Batch, Ingest};
+
+mod hub;
+pub use hub::{HubSeen, SyncHub};
 
 /// Probabilities (0.0–1.0) of each fault per request; the rest are answered normally.
 #[derive(Clone, Copy, Debug, Default)]

@@ -323,3 +323,48 @@ pub mod fuzz_support {
         super::wire::seal(super::wire::Kind::Changes, replica.signing_key(), body)
     }
 }
+
+impl Device {
+    /// The device's card as JSON (`public_key` in hex), for enrolment by hand or by an app:
+    /// `{"public_key":"…","store_id":"s1","device_id":"r1","role":"store","delegated":[]}`.
+    pub fn to_json(&self) -> String {
+        serde_json::json!({
+            "public_key": self.public_key.iter().map(|b| format!("{b:02x}")).collect::<String>(),
+            "store_id": self.store_id,
+            "device_id": self.device_id,
+            "role": self.role.as_str(),
+            "delegated": self.delegated,
+        })
+        .to_string()
+    }
+
+    /// Reads a card written by [`Device::to_json`]; a malformed one is `INVALID_ARGUMENT`.
+    pub fn from_json(json: &str) -> Result<Device> {
+        #[derive(serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Card {
+            public_key: String,
+            store_id: String,
+            device_id: String,
+            role: String,
+            #[serde(default)]
+            delegated: Vec<String>,
+        }
+        let bad = |m: String| crate::Error::InvalidArgument(format!("device card: {m}"));
+        let card: Card = serde_json::from_str(json).map_err(|e| bad(e.to_string()))?;
+        let hex = card.public_key.as_bytes();
+        if hex.len() != 64 || !hex.iter().all(u8::is_ascii_hexdigit) {
+            return Err(bad(format!("public_key must be 64 hex digits, got {:?}", card.public_key)));
+        }
+        let mut public_key = [0u8; 32];
+        for (i, pair) in hex.chunks(2).enumerate() {
+            let s = std::str::from_utf8(pair).map_err(|e| bad(e.to_string()))?;
+            public_key[i] = u8::from_str_radix(s, 16).map_err(|e| bad(e.to_string()))?;
+        }
+        if card.store_id.is_empty() || card.device_id.is_empty() {
+            return Err(bad("store_id and device_id must not be empty".into()));
+        }
+        let role = Role::parse(&card.role).ok_or_else(|| bad(format!("role must be \"store\" or \"hq\", got {:?}", card.role)))?;
+        Ok(Device { public_key, store_id: card.store_id, device_id: card.device_id, role, delegated: card.delegated })
+    }
+}
