@@ -5,11 +5,13 @@
 //! [`to_py_err`]. Every call into the store (and into pricing) releases the GIL. Records with
 //! many fields (priced carts, sales, receipts, settings) cross as the core's JSON and arrive as
 //! plain dicts ([`json`]); their shapes are the `TypedDict`s in `aisle/types.py`.
-//! Store-and-forward is in [`forward`], gift cards and store credit in [`stored_value`].
+//! Store-and-forward is in [`forward`], gift cards and store credit in [`stored_value`], CRDT
+//! sync in [`sync`].
 
 mod forward;
 mod json;
 mod stored_value;
+mod sync;
 
 use std::collections::BTreeMap;
 
@@ -675,6 +677,13 @@ impl Edge {
         self.streams.clone_ref(py)
     }
 
+    /// CRDT sync: device identity and enrolment, the byte protocol, hub/LAN transports, and
+    /// the replicated stock levels, shared carts and customers.
+    #[getter]
+    fn sync(&self) -> sync::Sync {
+        sync::Sync::new(self.inner.sync())
+    }
+
     fn stats(&self, py: Python<'_>) -> Res<StoreStats> {
         let s = py.detach(|| self.inner.stats()).map_err(to_py_err)?;
         Ok(StoreStats { products: s.products, carts: s.carts, cart_lines: s.cart_lines, bytes: s.bytes })
@@ -862,6 +871,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<forward::Record>()?;
     m.add_class::<forward::Batch>()?;
     m.add_class::<forward::Ingest>()?;
+    m.add_class::<sync::Sync>()?;
+    m.add_class::<sync::LanServer>()?;
+    m.add_class::<sync::Syncer>()?;
     m.add_function(wrap_pyfunction!(price_json, m)?)?;
     m.add_function(wrap_pyfunction!(price, m)?)?;
     m.add_function(wrap_pyfunction!(error_codes, m)?)?;

@@ -103,6 +103,17 @@ __all__ = [
     "ExporterStatus",
     "StreamStatus",
     "IngestReport",
+    "Role",
+    "DeviceCard",
+    "Touched",
+    "ApplyReport",
+    "PushReport",
+    "RoundReport",
+    "SyncFailure",
+    "PeerStatus",
+    "CompactReport",
+    "SyncStats",
+    "SyncValue",
 ]
 
 # ---- values -------------------------------------------------------------------------------
@@ -840,3 +851,86 @@ class IngestReport(TypedDict):
     applied: int  # records handed to the application
     duplicates: int  # records skipped: applied before
     high_seq: int  # the high-water mark after this batch
+
+
+# ---- CRDT sync (``edge.sync``) ----------------------------------------------------------
+
+Role = Union[Literal["store"], Literal["hq"]]
+
+
+class DeviceCard(TypedDict):
+    """A device's sync identity (``Sync.identity()``), what other replicas ``enroll``."""
+
+    public_key: str  # Ed25519 public key, 64 hex digits
+    store_id: str
+    device_id: str
+    role: Role
+    delegated: List[str]  # scopes HQ lets it write besides its store's, e.g. "global"
+
+
+class Touched(TypedDict):
+    scope: str
+    collection: str
+    key: str
+
+
+ApplyReport = TypedDict(
+    "ApplyReport",
+    {
+        "from": str,  # the sending device, "store/device"
+        "received": int,  # slots in the chunk
+        "changed": int,  # slots that changed this replica
+        "batch_complete": bool,  # the chunk completed its batch (and raised this replica's vector)
+        "touched": List[Touched],
+    },
+)
+"""What ``Sync.apply()`` did with one chunk."""
+
+
+class PushReport(TypedDict):
+    """What a peer did with the chunks pushed to it."""
+
+    chunks: int
+    applied: int
+    duplicates: int  # already received before: harmless
+    changed: int
+
+
+class RoundReport(TypedDict):
+    """What one ``sync_with_hub`` / ``sync_with_peer`` round did."""
+
+    peer: str
+    pulled: int  # chunks received and applied
+    pulled_changed: int  # slots they changed here
+    duplicates: int  # chunks already had (relayed copies, retried rounds)
+    pushed: PushReport
+
+
+class SyncFailure(TypedDict):
+    code: str
+    message: str
+
+
+class PeerStatus(TypedDict):
+    """``Syncer.status()`` per hub or peer."""
+
+    peer: str
+    rounds: int
+    failures: int  # since the last completed round
+    last_round: Optional[RoundReport]
+    last_error: Optional[SyncFailure]
+
+
+class CompactReport(TypedDict):
+    removed_slots: int
+    waiting: int  # deleted records whose delete is not yet seen everywhere
+
+
+class SyncStats(TypedDict):
+    slots: int
+    data_bytes: int
+    metadata_bytes: int
+
+
+SyncValue = Union[None, int, str, bytes]
+"""A customer field's value."""
