@@ -1,7 +1,8 @@
 //! Store analytics from tracks: footfall over finite lines (with direction and hysteresis),
-//! zones (occupancy, entries, dwell by the frames' clock; queue and interaction zones are
-//! zones with a kind), aggregated into one insight per interval. Only these aggregates leave:
-//! no boxes, no ids, no pixels.
+//! zones (time-weighted occupancy, entries, dwell by the frames' clock; queue and interaction
+//! zones are zones with a kind), aggregated into one insight per interval, and one report for a
+//! stretch of intervals without frames. Only these aggregates leave: no boxes, no ids, no
+//! pixels.
 
 use std::collections::HashMap;
 
@@ -93,7 +94,9 @@ pub enum Anchor {
     Centre,
 }
 
-/// One interval's aggregates for one camera.
+/// One interval's aggregates for one camera. With `frames == 0` it reports a gap: no frame
+/// arrived from `start_ms` to `end_ms` (one report for any number of intervals), and every
+/// count is `null` (unknown, not zero).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Insight {
     pub camera: String,
@@ -118,9 +121,12 @@ pub struct ZoneInsight {
     pub name: String,
     pub kind: ZoneKind,
     pub entries: Option<u64>,
-    /// Mean over the interval's frames of the people in the zone.
-    pub occupancy_mean: f64,
-    pub occupancy_max: u64,
+    /// Time-weighted mean of the people in the zone (each frame's count holds until the next
+    /// frame, at most `track_timeout_ms`), to 0.001. `None`: no frames, or suppressed along
+    /// with `occupancy_max`. For a queue zone: the mean queue length.
+    pub occupancy_mean: Option<f64>,
+    /// Most people in the zone in one frame. `None` when no frames, or from 1 to `min_count - 1`.
+    pub occupancy_max: Option<u64>,
     /// Visits that ended in this interval.
     pub visits: Option<u64>,
     pub dwell_p50_ms: Option<i64>,
@@ -141,7 +147,19 @@ struct ZoneAcc {
     entries: u64,
     occupancy_sum: u64,
     occupancy_max: u64,
+    /// Sum of occupancy x milliseconds it held, and the milliseconds covered.
+    occupancy_ms: f64,
+    covered_ms: i64,
     dwells: Vec<i64>,
+}
+
+/// The last frame's zone counts, still holding until the next frame: taken at `at`, counted
+/// up to `from` so far.
+#[derive(Debug)]
+struct Held {
+    at: i64,
+    from: i64,
+    occupancy: Vec<u64>,
 }
 
 /// Most dwell samples kept per zone and interval (memory bound; percentiles of the first ones).
@@ -156,6 +174,7 @@ pub struct Analytics {
     frames: u64,
     line_counts: Vec<(u64, u64)>,
     zones: Vec<ZoneAcc>,
+    held: Option<Held>,
 }
 
 impl Analytics {
@@ -169,6 +188,7 @@ impl Analytics {
             frames: 0,
             line_counts: vec![(0, 0); nl],
             zones: vec![ZoneAcc::default(); nz],
+            held: None,
         })
     }
 
@@ -188,21 +208,33 @@ impl Analytics {
         self.tracks.len()
     }
 
-    /// Feeds one frame's tracks (frames in timestamp order). Returns the insight of the
-    /// interval that this frame closed, if any (intervals without frames are not reported).
-    pub fn update(&mut self, tracks: &[TrackedObject], timestamp_ms: i64) -> Option<Insight> {
+    /// Feeds one frame's tracks (frames in timestamp order; an older timestamp counts as the
+    /// interval in progress). Returns what this frame closed: nothing, the interval before it,
+    /// and after a stretch of intervals without frames, one gap report covering them.
+    pub fn update(&mut self, tracks: &[TrackedObject], timestamp_ms: i64) -> Vec<Insight> {
         let interval = self.config.interval_ms;
         let start = timestamp_ms.div_euclid(interval) * interval;
-        let mut closed = None;
+        let mut closed = Vec::new();
         match self.interval_start {
             Some(s) if start > s => {
-                self.expire(timestamp_ms, s + interval);
-                closed = Some(self.take_insight(s));
+                let end = s + interval;
+                self.hold_until(timestamp_ms.min(end));
+                self.expire(timestamp_ms, end);
+                closed.push(self.take_insight(s, end));
+                if start > end {
+                    // No frame from `end` to `start`: one report says so; counts held by the
+                    // last frame do not reach across it.
+                    closed.push(self.take_insight(end, start));
+                }
+                if let Some(h) = &mut self.held {
+                    h.from = start;
+                }
                 self.interval_start = Some(start);
             }
             None => self.interval_start = Some(start),
             _ => {}
         }
+        self.hold_until(timestamp_ms);
         self.expire(timestamp_ms, i64::MAX);
         self.frames += 1;
 
@@ -262,7 +294,23 @@ impl Analytics {
             acc.occupancy_sum += n;
             acc.occupancy_max = acc.occupancy_max.max(n);
         }
+        self.held = Some(Held { at: timestamp_ms, from: timestamp_ms, occupancy });
         closed
+    }
+
+    /// Counts the last frame's zone occupancy as holding up to `until` (at most
+    /// `track_timeout_ms` after that frame: past it, nobody is known to be there).
+    fn hold_until(&mut self, until: i64) {
+        let Some(h) = &mut self.held else { return };
+        let end = until.min(h.at.saturating_add(self.config.track_timeout_ms));
+        if end > h.from {
+            let ms = end - h.from;
+            for (acc, &n) in self.zones.iter_mut().zip(&h.occupancy) {
+                acc.occupancy_ms += n as f64 * ms as f64;
+                acc.covered_ms += ms;
+            }
+            h.from = end;
+        }
     }
 
     /// Ends the tracks not seen since `timestamp_ms - track_timeout_ms`; their zone visits end
@@ -283,10 +331,11 @@ impl Analytics {
         });
     }
 
-    fn take_insight(&mut self, start: i64) -> Insight {
+    fn take_insight(&mut self, start: i64, end: i64) -> Insight {
         let k = self.config.min_count;
-        let shown = |n: u64| if n > 0 && n < k { None } else { Some(n) };
         let frames = std::mem::take(&mut self.frames);
+        // Without frames nothing is known: every count is null, not zero.
+        let shown = |n: u64| if frames == 0 || (n > 0 && n < k) { None } else { Some(n) };
         let lines = self
             .config
             .lines
@@ -314,25 +363,37 @@ impl Analytics {
                     let rank = ((p * a.dwells.len() as f64).ceil() as usize).clamp(1, a.dwells.len());
                     Some(a.dwells[rank - 1])
                 };
+                // A mean reveals what the max does: both go when the max is suppressed.
+                let occupancy_max = shown(a.occupancy_max);
+                let occupancy_mean = occupancy_max.map(|_| {
+                    let mean = if a.covered_ms > 0 {
+                        a.occupancy_ms / a.covered_ms as f64
+                    } else {
+                        a.occupancy_sum as f64 / frames as f64
+                    };
+                    (mean * 1000.0).round() / 1000.0
+                });
                 ZoneInsight {
                     name: z.name.clone(),
                     kind: z.kind,
                     entries: shown(a.entries),
-                    occupancy_mean: if frames == 0 { 0.0 } else { a.occupancy_sum as f64 / frames as f64 },
-                    occupancy_max: a.occupancy_max,
+                    occupancy_mean,
+                    occupancy_max,
                     visits: shown(visits),
                     dwell_p50_ms: pct(0.5),
                     dwell_p90_ms: pct(0.9),
                 }
             })
             .collect();
-        Insight { camera: self.config.camera.clone(), start_ms: start, end_ms: start + self.config.interval_ms, frames, lines, zones }
+        Insight { camera: self.config.camera.clone(), start_ms: start, end_ms: end, frames, lines, zones }
     }
 
-    /// The insight of the interval in progress, closing it (e.g. at shutdown).
+    /// The insight of the interval in progress, closing it (e.g. at shutdown). The last
+    /// frame's occupancy has no duration yet, so it counts in the mean only when no frame did.
     pub fn flush(&mut self) -> Option<Insight> {
         let start = self.interval_start.take()?;
-        Some(self.take_insight(start))
+        self.held = None;
+        Some(self.take_insight(start, start + self.config.interval_ms))
     }
 }
 
@@ -438,7 +499,7 @@ mod tests {
     fn walk(a: &mut Analytics, id: u64, points: &[(f32, f32)], t0: i64) -> i64 {
         let mut t = t0;
         for &(x, y) in points {
-            assert!(a.update(&[at(id, x, y)], t).is_none());
+            assert!(a.update(&[at(id, x, y)], t).is_empty());
             t += 100;
         }
         t
@@ -489,7 +550,7 @@ mod tests {
     }
 
     #[test]
-    fn dwell_is_clock_time_and_occupancy_is_per_frame() {
+    fn dwell_is_clock_time_and_occupancy_is_time_weighted() {
         let mut a = door();
         // Person 1 queues from t=1000 to t=4000 with irregular frames (4 frames for 3 s).
         a.update(&[at(1, 50.0, 250.0)], 0);
@@ -506,9 +567,13 @@ mod tests {
         assert_eq!(z.visits, Some(2));
         // Dwells 3000 (person 1) and 100 (person 2: 3900..4000).
         assert_eq!((z.dwell_p50_ms, z.dwell_p90_ms), (Some(100), Some(3000)));
-        assert_eq!(z.occupancy_max, 2);
-        // Occupancy per frame: 0, 1, 1, 2, 1, 0 -> mean 5/6.
-        assert!((z.occupancy_mean - 5.0 / 6.0).abs() < 1e-9);
+        assert_eq!(z.occupancy_max, Some(2));
+        // Occupancy 0 from 0 to 1000, 1 to 2500, 1 to 3900, 2 to 4000, then 1 held for at most
+        // the 2 s track timeout (the next frame is at 7000): 0 from 6000 to 7000 is not known,
+        // and the last frame (7000) has no duration before the flush.
+        // (0*1000 + 1*1500 + 1*1400 + 2*100 + 1*2000) / 6000.
+        let want = (1500.0 + 1400.0 + 200.0 + 2000.0) / 6000.0;
+        assert_eq!(z.occupancy_mean, Some((want * 1000.0_f64).round() / 1000.0));
         assert_eq!(a.tracks_held(), 0);
     }
 
@@ -541,11 +606,51 @@ mod tests {
         closed.extend(b.update(&[], 20_000));
         assert_eq!(closed.len(), 2);
         assert_eq!((closed[0].start_ms, closed[0].end_ms, closed[0].frames), (0, 10_000, 8));
+        assert_eq!((closed[1].start_ms, closed[1].end_ms, closed[1].frames), (10_000, 20_000, 2));
         assert_eq!((closed[0].lines[0].in_, closed[0].lines[0].out), (Some(4), Some(0)));
         // One person out in [10000, 20000): below k = 3, so suppressed.
         assert_eq!((closed[1].lines[0].in_, closed[1].lines[0].out), (Some(0), None));
         let json = serde_json::to_string(&closed[1]).unwrap();
         assert!(json.contains(r#""in":0,"out":null"#), "{json}");
+    }
+
+    #[test]
+    fn a_stretch_without_frames_is_one_gap_report() {
+        let mut a = door();
+        assert!(a.update(&[at(1, 50.0, 350.0)], 59_000).is_empty());
+        // The next frame comes 4 minutes later: the minute it closed, then one report for the
+        // three minutes without frames, with nothing known in it.
+        let closed = a.update(&[at(1, 50.0, 350.0)], 241_000);
+        assert_eq!(closed.len(), 2);
+        assert_eq!((closed[0].start_ms, closed[0].end_ms, closed[0].frames), (0, 60_000, 1));
+        // The frame at 59 s held its count to the end of its minute (1 s, under the timeout).
+        assert_eq!(closed[0].zones[0].occupancy_mean, Some(1.0));
+        let gap = &closed[1];
+        assert_eq!((gap.start_ms, gap.end_ms, gap.frames), (60_000, 240_000, 0));
+        assert_eq!((gap.lines[0].in_, gap.lines[0].out), (None, None));
+        let z = &gap.zones[0];
+        assert_eq!((z.entries, z.occupancy_mean, z.occupancy_max, z.visits, z.dwell_p50_ms), (None, None, None, None, None));
+        // Adjacent intervals do not make a gap report.
+        let closed = a.update(&[], 300_500);
+        assert_eq!(closed.len(), 1);
+        assert_eq!((closed[0].start_ms, closed[0].frames), (240_000, 1));
+    }
+
+    #[test]
+    fn occupancy_below_k_is_suppressed_with_its_mean() {
+        let mut a = Analytics::from_json(
+            r#"{ "camera": "c", "min_count": 3,
+                 "zones": [ { "name": "z", "polygon": [[0,0],[100,0],[100,100],[0,100]] } ] }"#,
+        )
+        .unwrap();
+        a.update(&[at(1, 50.0, 50.0), at(2, 60.0, 50.0)], 0);
+        a.update(&[at(1, 50.0, 50.0)], 1_000);
+        let i = a.flush().unwrap();
+        assert_eq!((i.zones[0].occupancy_max, i.zones[0].occupancy_mean), (None, None));
+        a.update(&[at(1, 50.0, 50.0), at(2, 60.0, 50.0), at(3, 70.0, 50.0)], 60_000);
+        a.update(&[at(1, 50.0, 50.0)], 61_000);
+        let i = a.flush().unwrap();
+        assert_eq!((i.zones[0].occupancy_max, i.zones[0].occupancy_mean), (Some(3), Some(3.0)));
     }
 
     #[test]

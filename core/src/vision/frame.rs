@@ -117,6 +117,30 @@ impl<'a> Frame<'a> {
         &self.pixels
     }
 
+    /// An owned copy of this frame (rows packed, padding dropped), for a queue that outlives
+    /// the caller's buffer: what a camera pipeline keeps of a pushed frame.
+    pub fn copied(&self) -> Frame<'static> {
+        let row = self.width as usize * self.format.bytes_per_pixel();
+        let mut pixels = Vec::with_capacity(row * self.height as usize);
+        for y in 0..self.height as usize {
+            pixels.extend_from_slice(&self.pixels[y * self.stride..y * self.stride + row]);
+        }
+        Frame {
+            pixels: Cow::Owned(pixels),
+            width: self.width,
+            height: self.height,
+            stride: row,
+            format: self.format,
+            timestamp_ms: self.timestamp_ms,
+        }
+    }
+
+    /// The same pixels with another timestamp.
+    pub fn with_timestamp(mut self, timestamp_ms: i64) -> Frame<'a> {
+        self.timestamp_ms = timestamp_ms;
+        self
+    }
+
     /// The `(r, g, b)` of pixel `(x, y)`, or `None` outside the frame.
     pub fn rgb_at(&self, x: u32, y: u32) -> Option<[u8; 3]> {
         if x >= self.width || y >= self.height {
@@ -242,6 +266,13 @@ mod tests {
         let padded = vec![0u8; 32 * 3 + 30];
         let f = Frame::new(&padded, 10, 4, 32, PixelFormat::Rgb8, 7).unwrap();
         assert_eq!((f.width(), f.height(), f.stride(), f.timestamp_ms()), (10, 4, 32, 7));
+        // Its owned copy is packed and has the same pixels.
+        let mut padded = padded;
+        padded[32 * 3 + 29] = 9;
+        let f = Frame::new(&padded, 10, 4, 32, PixelFormat::Rgb8, 7).unwrap();
+        let c = f.copied();
+        assert_eq!((c.width(), c.height(), c.stride(), c.timestamp_ms(), c.pixels().len()), (10, 4, 30, 7, 120));
+        assert_eq!(c.rgb_at(9, 3), Some([0, 0, 9]));
     }
 
     #[test]

@@ -8,8 +8,12 @@
 //! between frames, a ByteTrack-style [`Tracker`], and per-camera [`Analytics`] (lines, zones,
 //! dwell) aggregated into [`Insight`]s.
 //!
-//! Must never send pixels anywhere: frames go in, detections come out, and (next) only
-//! aggregated insights leave through a forward stream. Starts no threads.
+//! Camera [`Pipeline`]s run that chain per camera on a worker thread behind a bounded queue and
+//! append each interval's insight as a versioned event to a forward stream ([`InsightStream`]).
+//!
+//! Must never send pixels anywhere: frames go in, detections come out, and only aggregated
+//! insights leave through a forward stream. Starts a thread only for a pipeline the
+//! application starts (one per camera), and joins it on stop.
 //!
 //! Behind the cargo feature `vision` (tract is a large build). Guide: docs/vision.md.
 
@@ -19,7 +23,9 @@ mod descriptor;
 mod detection;
 mod detector;
 mod frame;
+mod insights;
 mod model;
+mod pipeline;
 mod tracker;
 
 pub use analytics::{
@@ -33,5 +39,10 @@ pub use descriptor::{
 pub use detection::{BBox, Detection};
 pub use detector::Detector;
 pub use frame::{Frame, PixelFormat};
+pub use insights::{INSIGHT_EVENT, INSIGHT_EVENT_VERSION, INSIGHT_STREAM, InsightData, InsightEvent, InsightStream};
+pub use pipeline::{
+    DEFAULT_QUEUE_CAPACITY, FrameCallback, FrameReport, MAX_QUEUE_CAPACITY, Pipeline, PipelineBuilder, PipelineStats,
+    Pushed, StopMode, StopReport,
+};
 pub use model::{Model, sha256_hex};
 pub use tracker::{TrackedObject, Tracker, TrackerConfig, TrackerStats};
