@@ -7,6 +7,7 @@
 export * from './types'
 import type {
   Customer,
+  DeviceCard,
   DiscountInput,
   ErrorKind,
   Exchange,
@@ -31,6 +32,7 @@ import type {
   StreamConfig,
   StreamPayload,
   StreamStatus,
+  SyncValue,
   TenderInput,
 } from './types'
 
@@ -280,6 +282,11 @@ export declare class Edge {
   stats(): StoreStats
   /** The store's gift cards and store credit. */
   storedValue(): StoredValue
+  /**
+   * CRDT sync of this store: identity and enrolment, the byte protocol, hub and LAN
+   * transports, stock levels, shared carts and customers.
+   */
+  sync(): Sync
 }
 
 /**
@@ -302,6 +309,14 @@ export declare class Ingest {
   receive(body: Uint8Array | string, contentEncoding?: string | undefined | null, apply?: (batch: ForwardBatch) => void): IngestReport
   /** The highest sequence number applied for `(store, device, stream)` (0: none). */
   highWater(store: string, device: string, stream: string): number
+}
+
+/** This device's LAN sync endpoint (`edge.sync().listenLan(addr)`). */
+export declare class LanServer {
+  /** `host:port` it listens on (the chosen port when started with port 0); null once stopped. */
+  get addr(): string | null
+  /** Stops accepting peers (idempotent). */
+  stop(): void
 }
 
 /**
@@ -494,6 +509,126 @@ export declare class Streams {
 }
 
 /**
+ * The replica of one store. Registers, handhelds and HQ converge by exchanging its signed
+ * messages: `request()` → the peer's `changesSince(request)` → `apply(chunk)` for each chunk.
+ * Messages are `Buffer`s (typed as their base class `Uint8Array`).
+ */
+export declare class Sync {
+  /**
+   * This device's card (`public_key` hex, `store_id`, `device_id`, `role`, `delegated`):
+   * what other replicas `enroll`.
+   */
+  identity(): DeviceCard
+  /** Makes this replica the HQ replica (`"hq"`) or a store device (`"store"`). */
+  setRole(role: 'store' | 'hq'): void
+  /** Accepts messages from (and answers) the device of this card (an object or its JSON text). */
+  enroll(card: DeviceCard | string): void
+  /** Enrolled devices, this one included. */
+  devices(): DeviceCard[]
+  /** A signed request for what this replica lacks. */
+  request(): Uint8Array
+  /** Answers a peer's request with signed chunks (apply them in any order). */
+  changesSince(request: Uint8Array): Uint8Array[]
+  /** Applies one chunk from a peer; a refused one throws its `SYNC_*` error and changes nothing. */
+  apply(message: Uint8Array): ApplyReport
+  /** Serving half of a round, first trip: our request, then the chunks the peer lacks. */
+  serveExchange(request: Uint8Array): Uint8Array
+  /** Serving half, second trip: applies the pushed chunks. */
+  servePush(body: Uint8Array): PushReport
+  /**
+   * Serves one HTTP request of the sync protocol (`POST /v1/sync/exchange`,
+   * `POST /v1/sync/push`). This is the whole hub: call it from any HTTP server. Refusals
+   * are 4xx answers with a JSON `{code, message}` body; it never throws.
+   */
+  handleHttp(method: string, path: string, body: Uint8Array): HttpReply
+  /** `handleHttp` on the thread pool, so the event loop keeps serving other stores. */
+  handleHttpAsync(method: string, path: string, body: Uint8Array): Promise<HttpReply>
+  /**
+   * One round with a hub over HTTP(S): pulls what this replica lacks, pushes what the hub
+   * lacks. Blocks the event loop: prefer `syncWithHubAsync` in a server.
+   * `SYNC_UNREACHABLE` if it cannot be reached, `SYNC_PEER_REFUSED` if it refused.
+   */
+  syncWithHub(url: string, options?: HubOptions | undefined | null): RoundReport
+  /** `syncWithHub` as a Promise. */
+  syncWithHubAsync(url: string, options?: HubOptions | undefined | null): Promise<RoundReport>
+  /** One round with another device of this store over the LAN (`host:port` of its `listenLan`). */
+  syncWithPeer(addr: string, timeoutMs?: number | undefined | null): RoundReport
+  /** `syncWithPeer` as a Promise. */
+  syncWithPeerAsync(addr: string, timeoutMs?: number | undefined | null): Promise<RoundReport>
+  /**
+   * Serves this replica to the store's other devices on `addr` (`"0.0.0.0:7878"`;
+   * `"127.0.0.1:0"` picks a free port: see `LanServer.addr`).
+   */
+  listenLan(addr: string): LanServer
+  /**
+   * Starts a background thread that runs a round with each hub and LAN peer every
+   * `intervalMs`, backing off after failures. Stop it with `stop()`.
+   */
+  startSyncer(options: SyncerOptions): Syncer
+  /**
+   * SHA-256 (hex) of the replicated data as applications see it, for all scopes or one
+   * (`"global"`, `"store:<id>"`): equal digests, equal data.
+   */
+  digest(scope?: string | undefined | null): string
+  /**
+   * What this replica has: scope → site (16 hex digits) → newest hybrid-clock stamp (a
+   * decimal string: the stamps are 64-bit).
+   */
+  vector(): Record<string, Record<string, string>>
+  /** Garbage-collects deleted records every replica has seen. */
+  compact(): CompactReport
+  /** Sizes of the replicated data and of sync's metadata. */
+  stats(): SyncStats
+  /** Receives (positive) or takes (negative) units; returns the level this replica now sees. */
+  stockAdd(sku: string, location: string, delta: number): number
+  /** A stocktake: "there are `count`" (moves this replica has not seen yet still count after it). */
+  stocktake(sku: string, location: string, count: number): void
+  /** The stock level of `sku` at `location`, in this store or in `scope` (HQ reads any store). */
+  stockLevel(sku: string, location: string, scope?: string | undefined | null): number
+  /** Adds `quantity` of `sku` to a shared cart (concurrent adds on other devices add up). */
+  cartAdd(cart: string, sku: string, quantity: number): void
+  /** Sets a shared cart line's quantity. */
+  cartSet(cart: string, sku: string, quantity: number): void
+  /** Removes a line (an add on another device at the same time wins). */
+  cartRemove(cart: string, sku: string): void
+  /** The shared cart's lines with a positive quantity, by SKU. */
+  cartLines(cart: string): Array<SharedCartLine>
+  /**
+   * Adds or replaces a customer (values `null`, integer `number`, `string` or `Buffer`); a
+   * deleted one comes back.
+   */
+  upsertCustomer(id: string, fields: Record<string, SyncValue>): void
+  /** Changes one field of an existing customer; false if there is none. */
+  updateCustomer(id: string, field: string, value: SyncValue): boolean
+  /** Deletes a customer; false if there was none. */
+  deleteCustomer(id: string): boolean
+  /** The customer's fields, or null. */
+  customer(id: string): Record<string, SyncValue> | null
+}
+
+/** A background thread keeping this replica in sync with hubs and peers. */
+export declare class Syncer {
+  /** Per hub or peer: rounds, failures since the last round, the last round and error. */
+  status(): Array<PeerStatus>
+  /** Runs a round with every peer now. */
+  syncNow(): void
+  /** Stops after the round in progress (idempotent). */
+  stop(): void
+}
+
+/** What `apply` did with one chunk. */
+export interface ApplyReport {
+  /** The sending device, `store/device`. */
+  from: string
+  /** Slots in the chunk. */
+  received: number
+  /** Slots that changed this replica. */
+  changed: number
+  /** The chunk completed its batch (and raised this replica's version vector). */
+  batchComplete: boolean
+}
+
+/**
  * One line of a cart, at its resolved price (price lists, manual override), before
  * promotions, manual discounts and tax: `cart.price()` has those.
  */
@@ -520,6 +655,13 @@ export interface CartLine {
  * throw `CART_CLOSED`). `"completed"`: paid, recorded by a sale. `"void"`: abandoned.
  */
 export type CartStatus = 'open' | 'completed' | 'void'
+
+/** What `compact` did. */
+export interface CompactReport {
+  removedSlots: number
+  /** Deleted records whose delete is not yet seen everywhere. */
+  waiting: number
+}
 
 /**
  * Who this device is and what it sells in. A file opened with a different identity is
@@ -596,6 +738,24 @@ export interface ForwardRecordInput {
   payload: Uint8Array
 }
 
+/** An HTTP answer for `handleHttp`. */
+export interface HttpReply {
+  status: number
+  contentType: string
+  /** A `Buffer` (typed as its base class `Uint8Array`, so the typings need no `@types/node`). */
+  body: Uint8Array
+}
+
+/** A hub to sync with over HTTP(S). */
+export interface HubOptions {
+  /** Extra headers (e.g. `Authorization` for a gateway in front of the hub). */
+  headers?: Record<string, string>
+  /** PEM certificates of a private CA: the hub is then trusted by this CA alone. */
+  caPem?: string
+  /** Budget of one request in ms (default 30 000). */
+  timeoutMs?: number
+}
+
 /**
  * An amount as data, the way results carry it: `{ minor: 606, currency: "EUR" }` is 6.06 EUR.
  * `minor` is always a safe integer (a result that would not be one throws `INVALID_ARGUMENT`).
@@ -606,6 +766,16 @@ export interface MoneyValue {
   minor: number
   /** ISO-4217 code, e.g. `"EUR"`. */
   currency: string
+}
+
+/** What the syncer knows of one hub or peer. */
+export interface PeerStatus {
+  peer: string
+  rounds: number
+  /** Failures since the last completed round. */
+  failures: number
+  lastRound?: RoundReport
+  lastError?: SyncFailure
 }
 
 /**
@@ -656,6 +826,16 @@ export interface Product {
   attributes?: Record<string, string>
 }
 
+/** What a peer did with the chunks pushed to it. */
+export interface PushReport {
+  chunks: number
+  applied: number
+  /** Chunks it had before: harmless. */
+  duplicates: number
+  /** Slots that changed it. */
+  changed: number
+}
+
 /**
  * Where a refund goes: `"original_tenders"` (cards first, up to what each paid, then cash)
  * or `"store_credit"`.
@@ -667,6 +847,24 @@ export type RefundTo = 'original_tenders' | 'store_credit'
  * zero, so a refund rounds like the sale it reverses.
  */
 export type RoundingMode = 'half_even' | 'half_up' | 'half_down' | 'up' | 'down'
+
+/** What one `syncWithHub` / `syncWithPeer` round did. */
+export interface RoundReport {
+  peer: string
+  /** Chunks received and applied. */
+  pulled: number
+  /** Slots they changed here. */
+  pulledChanged: number
+  /** Chunks already had (relayed copies, retried rounds). */
+  duplicates: number
+  pushed: PushReport
+}
+
+/** A shared cart's line. */
+export interface SharedCartLine {
+  sku: string
+  quantity: number
+}
 
 /**
  * How a product is counted: `"unit"` (pieces; the price is per piece) or `"weight"` (the
@@ -687,4 +885,31 @@ export interface StoreStats {
   cartLines: number
   /** Size of the main database file in bytes (WAL not included). */
   bytes: number
+}
+
+/** A background syncer's peers and pace. */
+export interface SyncerOptions {
+  /** Hub base URLs. */
+  hubs?: Array<string>
+  /** LAN peers, `host:port`. */
+  peers?: Array<string>
+  /** Time between rounds with a peer that answers, ms (default 5 000). */
+  intervalMs?: number
+  /** Longest wait after failures, ms (default 300 000). */
+  backoffMaxMs?: number
+  /** Budget of one request, ms (default 30 000). */
+  timeoutMs?: number
+}
+
+/** A failure of a sync round: the error's stable code and message. */
+export interface SyncFailure {
+  code: string
+  message: string
+}
+
+/** Sizes of the replicated data and of sync's metadata. */
+export interface SyncStats {
+  slots: number
+  dataBytes: number
+  metadataBytes: number
 }

@@ -793,3 +793,17 @@ export interface IngestReport {
  * one is still a string.
  */
 export type ErrorKind = 'value' | 'commerce' | 'forward' | 'sync' | 'vision' | 'store' | (string & {})
+
+/** A device's sync identity (`edge.sync().identity()`), what other replicas `enroll`. */
+export interface DeviceCard {
+  /** Ed25519 public key, 64 hex digits. */
+  public_key: string
+  store_id: string
+  device_id: string
+  role: 'store' | 'hq'
+  /** Scopes HQ lets it write besides its store's, e.g. `"global"`. */
+  delegated: string[]
+}
+
+/** A customer field's value in sync: `null`, an integer, a string or bytes (a `Buffer`). */
+export type SyncValue = null | number | string | Uint8Array

@@ -14,6 +14,7 @@ mod money;
 mod number;
 mod store;
 mod stored_value;
+mod sync;
 mod task;
 
 pub use commerce::{CartStatus, RefundTo};
@@ -22,6 +23,7 @@ pub use forward::{ForwardBatch, ForwardBatchInput, ForwardRecord, ForwardRecordI
 pub use money::{Money, MoneyValue};
 pub use store::{Cart, CartLine, Edge, EdgeConfig, Product, SoldBy, StoreStats};
 pub use stored_value::{StoredValue, StoredValueKind};
+pub use sync::{LanServer, Sync, Syncer};
 
 use napi::bindgen_prelude::{AsyncTask, Unknown};
 use napi_derive::napi;

@@ -1,7 +1,12 @@
 // Type-checked by `tsc` in `npm test` (never run): the typings a TypeScript user gets.
-import { Cart, Edge, Ingest, Money, Streams, StoredValue, encodeBatch, errorCodes, errorKind, price, priceAsync, priceJson } from '@aisle/core'
+import { Cart, Edge, Ingest, LanServer, Money, Streams, StoredValue, Sync, Syncer, encodeBatch, errorCodes, errorKind, price, priceAsync, priceJson } from '@aisle/core'
 import type {
+  ApplyReport,
   CartLine,
+  DeviceCard,
+  PeerStatus,
+  RoundReport,
+  SyncValue,
   CartStatus,
   Customer,
   EdgeConfig,
@@ -225,6 +230,22 @@ streams.create({ name: 'x', max_bytes: 10 })
 // @ts-expect-error: flush is a Promise (it must not block the thread callbacks run on)
 const flushed: boolean = streams.flush(10)
 
+// Sync: cards, bytes, a hub handler, rounds and the syncer.
+const sync: Sync = edge.sync()
+const card: DeviceCard = sync.identity()
+sync.enroll(card)
+const chunks: Uint8Array[] = sync.changesSince(sync.request())
+const applied: ApplyReport = sync.apply(chunks[0])
+const reply = sync.handleHttp('POST', '/v1/sync/exchange', sync.request())
+const hubRound: Promise<RoundReport> = sync.syncWithHubAsync('http://127.0.0.1:8080', { timeoutMs: 5000 })
+const lan: LanServer = sync.listenLan('127.0.0.1:0')
+const syncer: Syncer = sync.startSyncer({ peers: [lan.addr ?? ''], intervalMs: 1000 })
+const peers: PeerStatus[] = syncer.status()
+const field: SyncValue | undefined = sync.customer('C-1')?.name
+// @ts-expect-error: a role is 'store' or 'hq'
+sync.setRole('boss')
+
+void [card, applied, reply.status, hubRound, peers, field]
 void asyncDay
 void [account, balance, entries, accounts, moved, linked, paidOut, toAccount]
 void [seq, seqs, records, configs, running, statuses, lastError, forwarding, report, high, family, flushed]
