@@ -4,7 +4,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 venv="$root/.venv"
-reqs=("$root/bindings-python/requirements-dev.txt")
+reqs=("$root/bindings-python/requirements-dev.txt" "$root/scripts/vision-requirements.txt")
 stamp="$venv/.aisle-requirements"
 want=$(cat "${reqs[@]}" | sha256sum | cut -d' ' -f1)
 if [ ! -x "$venv/bin/python" ]; then
