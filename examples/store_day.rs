@@ -15,8 +15,10 @@ use aisle::commerce::tax::TaxRegime;
 use aisle::commerce::tender::{CardAuth, CashRounding, OfflinePolicy, TenderInput, TenderPolicy};
 use aisle::commerce::{Customer, RefundTo, ReturnItem, Sale, StoredValueKind};
 use aisle::forward::{ExporterConfig, HttpSink, Ingest, RetryPolicy, SinkConfig};
+use aisle::sync::Role;
+use aisle::transport::{HttpSyncConfig, HttpSyncLink, LanLink, LanServer};
 use aisle::{Currency, Edge, EdgeConfig, Money, Percent, Product, RoundingMode};
-use aisle_examples::{Faults, IngestServer};
+use aisle_examples::{Faults, IngestServer, SyncHub};
 
 type AnyResult<T> = Result<T, Box<dyn std::error::Error>>;
 
@@ -240,11 +242,18 @@ fn run() -> AnyResult<()> {
         if drained { "" } else { " — NOT DRAINED" }
     );
     print_status(&streams)?;
-    streams.stop();
-    hq_server.stop();
     if !drained {
         return Err("the commerce stream did not drain to HQ".into());
     }
+
+    // Sync: HQ publishes prices and promotions, the registers converge over the hub and the LAN.
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).map_or_else(|| PathBuf::from("."), PathBuf::from);
+    sales.push(sync_day(&edge, &dir, &config)?);
+    if !streams.flush(std::time::Duration::from_secs(30))? {
+        return Err("the last sale did not reach HQ".into());
+    }
+    streams.stop();
+    hq_server.stop();
 
     // Close and reopen: everything above is in the file.
     drop(cart);
@@ -274,6 +283,101 @@ fn run() -> AnyResult<()> {
         return Err("stored sales do not sum to what was rung up".into());
     }
     Ok(())
+}
+
+/// The sync part of the day: HQ (its own replica, served by an HTTP hub) publishes the catalog,
+/// a price change and a new promotion; register-1 pulls them from the hub, register-2 (whose
+/// uplink is down) gets them from register-1 over the store LAN; both registers sell soap while
+/// the LAN is cut and register-2 counts the shelf; after reconnecting, every replica agrees on
+/// the stock. Returns register-1's sale.
+fn sync_day(edge: &Edge, dir: &std::path::Path, config: &EdgeConfig) -> AnyResult<Sale> {
+    println!();
+    println!("== sync: HQ, two registers and the store LAN ==");
+    let eur = |s: &str| Money::parse(s, Currency::EUR);
+    let open = |name: &str, store: &str, device: &str| -> AnyResult<Edge> {
+        let p = dir.join(name);
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(dir.join(format!("{name}{suffix}")));
+        }
+        Ok(Edge::open(p, EdgeConfig::new(store, device, Currency::EUR))?)
+    };
+    let hq = open("hq.db", "hq", "hq-1")?;
+    let r2 = open("register-2.db", &config.store_id, "register-2")?;
+    hq.sync().set_role(Role::Hq)?;
+    // Enrolment: every device learns the others' public keys (a QR code at install time).
+    let cards = [hq.sync().identity()?, edge.sync().identity()?, r2.sync().identity()?];
+    for replica in [&hq, edge, &r2] {
+        for card in &cards {
+            replica.sync().enroll(card)?;
+        }
+    }
+    let hub = SyncHub::start(hq.sync(), 0, 2)?;
+    let lan = LanServer::start(edge.sync(), "127.0.0.1:0")?;
+    let hub_link = || HttpSyncLink::new(&HttpSyncConfig::new(hub.url()));
+    println!("hub {} · register-1 on the LAN at {} · register-2's uplink is down", hub.url(), lan.addr());
+
+    // HQ owns the chain's catalog and promotions; today it raises coffee and adds a promotion.
+    hq.catalog().upsert_all(&edge.catalog().list()?)?;
+    let mut coffee = edge.catalog().get("COFFEE-500")?;
+    coffee.price = eur("9.49")?;
+    hq.catalog().upsert(&coffee)?;
+    let promotions = format!(
+        "{},\n  {}\n]",
+        PROMOTIONS.trim_end().trim_end_matches(']').trim_end(),
+        r#"{"id": "SOAP-20", "name": "Soap -20%", "priority": 5, "rule": {"type": "percent_off", "target": {"skus": ["SOAP"]}, "percent": "20"}}"#
+    );
+    hq.set_promotions_json(&promotions)?;
+    let promotion_count = hq.promotions()?.len();
+    let round = edge.sync().sync_with(&mut hub_link()?)?;
+    println!("register-1 ⇄ hub: {} chunks in ({} changes), {} out", round.pulled, round.pulled_changed, round.pushed.applied);
+    let round = r2.sync().sync_with(&mut LanLink::new(lan.addr().to_string(), 5_000))?;
+    println!("register-2 ⇄ register-1 (LAN): {} chunks in ({} changes, HQ's relayed verbatim)", round.pulled, round.pulled_changed);
+    for (name, r) in [("register-1", edge), ("register-2", &r2)] {
+        println!("{name}: coffee {} · {} promotions", r.catalog().get("COFFEE-500")?.price, r.promotions()?.len());
+        if r.catalog().get("COFFEE-500")?.price != eur("9.49")? || r.promotions()?.len() != promotion_count {
+            return Err(format!("{name} did not pick up HQ's price and promotion").into());
+        }
+    }
+
+    // 40 soaps on the shelf; then the LAN is cut and both registers sell.
+    edge.sync().stock_add("SOAP", "shelf", 40)?;
+    r2.sync().sync_with(&mut LanLink::new(lan.addr().to_string(), 5_000))?;
+    let sell = |r: &Edge, quantity: i64| -> AnyResult<Sale> {
+        let cart = r.new_cart()?;
+        cart.add("SOAP", quantity)?;
+        let due = cart.price()?.total;
+        let sale = cart.complete(&[TenderInput::cash(due.checked_add(eur("0.05")?)?)])?;
+        r.sync().stock_add("SOAP", "shelf", -quantity)?;
+        Ok(sale)
+    };
+    let sale = sell(edge, 3)?;
+    sell(&r2, 2)?;
+    // register-2 counts the shelf: 33 (it expected 38 from what it had seen: 5 are missing).
+    r2.sync().stocktake("SOAP", "shelf", 33)?;
+    println!("LAN cut: register-1 sold 3 soaps, register-2 sold 2 and counted 33 on the shelf");
+    // Back: the registers sync over the LAN, register-1 with the hub.
+    r2.sync().sync_with(&mut LanLink::new(lan.addr().to_string(), 5_000))?;
+    edge.sync().sync_with(&mut hub_link()?)?;
+    let levels = [
+        ("HQ", hq.sync().stock_level_in(&aisle::sync::store_scope(&config.store_id), "SOAP", "shelf")?),
+        ("register-1", edge.sync().stock_level("SOAP", "shelf")?),
+        ("register-2", r2.sync().stock_level("SOAP", "shelf")?),
+    ];
+    println!(
+        "soap on the shelf: {} (the count of 33 minus register-1's 3 it had not seen)",
+        levels.iter().map(|(n, l)| format!("{n} {l}")).collect::<Vec<_>>().join(" · ")
+    );
+    if levels.iter().any(|(_, l)| *l != 30) {
+        return Err("stock did not converge to 30".into());
+    }
+    let digests = [edge.sync().digest()?, r2.sync().digest()?];
+    println!("register digests equal: {}", digests[0] == digests[1]);
+    if digests[0] != digests[1] {
+        return Err("the registers' replicas differ".into());
+    }
+    lan.stop();
+    hub.stop();
+    Ok(sale)
 }
 
 /// One `status` line per stream exporter, as an operator would watch it.
