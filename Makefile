@@ -28,9 +28,11 @@ test-rust:
 	cargo test --workspace --exclude aisle-python --exclude aisle-node --exclude aisle-kotlin --exclude uniffi-bindgen --exclude aisle-sync-anchors
 	cargo test -p aisle --features vision --lib -- vision::
 	cargo test -p aisle --features vision --test vision
+	cargo test -p aisle --features vision --test vision_pipeline
 
 test-python:
 	bash scripts/test-python.sh
+	bash scripts/vision-ort.sh
 
 test-node:
 	bash scripts/test-node.sh
