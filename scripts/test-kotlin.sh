@@ -6,7 +6,13 @@
 #
 # Steps: build the cdylib (debug profile, shared workspace target dir) → generate the Kotlin
 # sources from it with the workspace's own uniffi-bindgen → write a store file with the Rust
-# core → `mvn test`, which reads that file back and runs the shared vectors in tests/vectors/commerce.
+# core → `mvn test`, which reads that file back and runs the shared vectors in tests/vectors/commerce
+# → write the test classpath and the native library's folder for the cross-language sync agent.
+#
+# The Kotlin sync agent (tests/sync-cross/PROTOCOL.md) then runs, from bindings-kotlin/, as
+#   java -Djna.library.path="$(cat target/native-dir.txt)" \
+#        -cp "target/classes:target/test-classes:$(cat target/test-classpath.txt)" dev.aisle.SyncAgentKt
+# (jna.library.path is the one system property the suite itself needs: Surefire sets it the same way.)
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -48,3 +54,8 @@ AISLE_FIXTURE="$fixture" mvn -B -ntp \
     -Daisle.native.dir="$(dirname "$lib")" \
     -Daisle.vectors.dir="$vectors" \
     test
+
+echo "==> test classpath -> bindings-kotlin/target/test-classpath.txt (for dev.aisle.SyncAgentKt)"
+mvn -B -ntp -q dependency:build-classpath \
+    -Dmdep.outputFile=target/test-classpath.txt -Dmdep.includeScope=test
+printf '%s\n' "$(dirname "$lib")" > target/native-dir.txt

@@ -12,7 +12,8 @@
 //! strings: no float reaches an amount.
 //!
 //! Store-and-forward (`Edge.streams()`, the callback exporter, `Ingest`) is in `forward.rs`;
-//! gift cards, store credit and exchanges in `stored_value.rs`.
+//! gift cards, store credit and exchanges in `stored_value.rs`; CRDT sync (`Edge.sync()`,
+//! device cards, hub/LAN transports, the `Syncer`) in `sync.rs`.
 //!
 //! Generated Kotlin lands in package `dev.aisle` (see `uniffi.toml`); the hand-written
 //! `src/main/kotlin/dev/aisle/Idioms.kt` adds operators, `Money.parse`, tender constructors,
@@ -33,6 +34,7 @@ uniffi::setup_scaffolding!("aisle");
 
 mod forward;
 mod stored_value;
+mod sync;
 
 use stored_value::StoredValueMovement;
 

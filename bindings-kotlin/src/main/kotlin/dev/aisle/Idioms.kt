@@ -140,3 +140,38 @@ fun Streams.setCallback(stream: String, exporter: String, deliver: (Batch) -> Un
  */
 fun Ingest.receive(body: ByteArray, contentEncoding: String? = null, apply: (Batch) -> Unit): IngestReport =
     receive(body, contentEncoding, batchHandler(apply))
+
+// ---- sync ----------------------------------------------------------------------------------
+
+/** Reads a device card written by [Device.toJson] (in any language): `Device.fromJson(card)`. */
+fun Device.Companion.fromJson(json: String): Device = deviceFromJson(json)
+
+/**
+ * A [SyncValue] of a plain Kotlin value: `null`, a `String`, a `Long` or `Int`, or a
+ * `ByteArray`; anything else is an [IllegalArgumentException].
+ */
+fun SyncValue.Companion.of(value: Any?): SyncValue = when (value) {
+    null -> SyncValue.Null
+    is SyncValue -> value
+    is String -> SyncValue.Text(value)
+    is Long -> SyncValue.Int(value)
+    is Int -> SyncValue.Int(value.toLong())
+    is ByteArray -> SyncValue.Bytes(value)
+    else -> throw IllegalArgumentException("a customer field is null, a String, a Long/Int or a ByteArray, not ${value.javaClass.name}")
+}
+
+/** The plain Kotlin value: `null`, a `Long`, a `String` or a `ByteArray`. */
+val SyncValue.plain: Any?
+    get() = when (this) {
+        SyncValue.Null -> null
+        is SyncValue.Int -> value
+        is SyncValue.Text -> value
+        is SyncValue.Bytes -> value
+    }
+
+/** [Replication.upsertCustomer] of plain values: `sync.upsertCustomer("C-1", "name" to "Ada", "visits" to 3)`. */
+fun Replication.upsertCustomer(id: String, vararg fields: Pair<String, Any?>) =
+    upsertCustomer(id, fields.associate { (k, v) -> k to SyncValue.of(v) })
+
+/** A shared cart's lines as `sku → quantity`, in SKU order. */
+fun Replication.cartQuantities(cart: String): Map<String, Long> = cartLines(cart).associate { it.sku to it.quantity }

@@ -76,3 +76,17 @@ suspend fun Streams.stopAsync() = withContext(Dispatchers.IO) { stop() }
 /** [Ingest.receive] on [Dispatchers.IO]; `apply` runs there, inside the ingest transaction. */
 suspend fun Ingest.receiveAsync(body: ByteArray, contentEncoding: String? = null, apply: (Batch) -> Unit): IngestReport =
     withContext(Dispatchers.IO) { receive(body, contentEncoding, apply) }
+
+/**
+ * [Replication.syncWithHub] on [Dispatchers.IO]: one round with a hub over HTTP(S). Throws what
+ * the blocking call throws (`SyncUnreachable`, `SyncPeerRefused`, …).
+ */
+suspend fun Replication.syncWithHubAsync(config: HttpSyncConfig): RoundReport =
+    withContext(Dispatchers.IO) { syncWithHub(config) }
+
+/** [Replication.syncWithPeer] on [Dispatchers.IO]: one round with a LAN peer at `host:port`. */
+suspend fun Replication.syncWithPeerAsync(addr: String, timeoutMs: Long): RoundReport =
+    withContext(Dispatchers.IO) { syncWithPeer(addr, timeoutMs) }
+
+/** [Syncer.stop] on [Dispatchers.IO]: waits for a round in progress to finish. */
+suspend fun Syncer.stopAsync() = withContext(Dispatchers.IO) { stop() }
