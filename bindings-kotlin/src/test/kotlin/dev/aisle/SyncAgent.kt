@@ -58,7 +58,7 @@ private class Agent {
         edge = null
     }
 
-    /** The answer's fields besides `"ok"`; `null` to stop after answering. */
+    /** Runs one command; the answer's fields besides `"ok"`. */
     fun run(cmd: Map<String, Any?>): Map<String, Any?> = when (val op = cmd["op"]) {
         "open" -> {
             close()
