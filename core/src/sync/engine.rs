@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use ed25519_dalek::SigningKey;
 
 use super::clock::{Clock, Hlc};
-use super::crdt::{CartLines, CausalLength, LineState, Lww, Merge, PnSlot, Record, Site, Stamp, StockLevel, Stocktake, Value};
+use super::crdt::{CartLines, CausalLength, LineState, Lww, PnSlot, Record, Site, Stamp, StockLevel, Stocktake, Value};
 use super::wire::{self, Changes, Kind, Request};
 use crate::edge::Failure;
 use crate::error::Error;
@@ -109,8 +109,11 @@ impl Slot {
     }
 }
 
-/// The join of two versions of one slot, or `None` if `incoming` changes nothing.
+/// The join of two versions of one slot, or `None` if `incoming` changes nothing: the
+/// reference [`merge_into`] is tested against.
+#[cfg(test)]
 pub(crate) fn merge_slot(old: Option<&Slot>, incoming: &Slot) -> Option<Slot> {
+    use super::crdt::Merge;
     let Some(old) = old else { return Some(incoming.clone()) };
     let merged = match (&old.value, &incoming.value) {
         (SlotValue::Field(a), SlotValue::Field(b)) => {
@@ -140,6 +143,44 @@ pub(crate) fn merge_slot(old: Option<&Slot>, incoming: &Slot) -> Option<Slot> {
         return None;
     }
     Some(Slot { key: old.key.clone(), value: merged.0, stamp: merged.1 })
+}
+
+/// Joins `incoming` into `old` in place (the same join as [`merge_slot`], without copies);
+/// true if `old` changed.
+pub(crate) fn merge_into(old: &mut Slot, incoming: Slot) -> bool {
+    merge_value(&mut old.value, &mut old.stamp, incoming.value, incoming.stamp)
+}
+
+/// [`merge_into`] on a slot's value and stamp (the key is the same on both sides).
+pub(crate) fn merge_value(value: &mut SlotValue, stamp: &mut Stamp, incoming: SlotValue, incoming_stamp: Stamp) -> bool {
+    fn lww<T: Ord>(a: &mut T, a_stamp: &mut Stamp, b: T, b_stamp: Stamp) -> bool {
+        if (b_stamp, &b) > (*a_stamp, &*a) {
+            *a = b;
+            *a_stamp = b_stamp;
+            return true;
+        }
+        false
+    }
+    match (value, incoming) {
+        (SlotValue::Field(a), SlotValue::Field(b)) => lww(a, stamp, b, incoming_stamp),
+        (SlotValue::Stocktake(a), SlotValue::Stocktake(b)) => lww(a, stamp, b, incoming_stamp),
+        (SlotValue::Length(a), SlotValue::Length(b)) => {
+            if (b, incoming_stamp) > (*a, *stamp) {
+                *a = b;
+                *stamp = incoming_stamp;
+                return true;
+            }
+            false
+        }
+        (SlotValue::Count { p, n }, SlotValue::Count { p: p2, n: n2 }) => {
+            let merged = ((*p).max(p2), (*n).max(n2), (*stamp).max(incoming_stamp));
+            let changed = merged != (*p, *n, *stamp);
+            (*p, *n, *stamp) = merged;
+            changed
+        }
+        // Kinds are part of the key, so this cannot happen; keep what we have.
+        _ => false,
+    }
 }
 
 /// What a collection's slots make up.
@@ -178,15 +219,15 @@ pub enum Entity {
 }
 
 impl Entity {
-    pub(crate) fn from_slots(shape: Shape, slots: &[Slot]) -> Entity {
+    pub(crate) fn from_slots(shape: Shape, slots: Vec<Slot>) -> Entity {
         match shape {
             Shape::Record => {
                 let mut r = Record::default();
                 for s in slots {
-                    match &s.value {
-                        SlotValue::Length(len) => r.exists = CausalLength { len: *len, stamp: s.stamp },
+                    match s.value {
+                        SlotValue::Length(len) => r.exists = CausalLength { len, stamp: s.stamp },
                         SlotValue::Field(v) => {
-                            r.fields.insert(s.key.sub.clone(), Lww::new(v.clone(), s.stamp));
+                            r.fields.insert(s.key.sub, Lww::new(v, s.stamp));
                         }
                         _ => {}
                     }
@@ -196,11 +237,11 @@ impl Entity {
             Shape::Stock => {
                 let mut st = StockLevel::default();
                 for s in slots {
-                    match &s.value {
+                    match s.value {
                         SlotValue::Count { p, n } => {
-                            st.moves.slots.insert(s.key.owner, PnSlot { p: *p, n: *n, stamp: s.stamp });
+                            st.moves.slots.insert(s.key.owner, PnSlot { p, n, stamp: s.stamp });
                         }
-                        SlotValue::Stocktake(t) => st.stocktake = Some(Lww::new(t.clone(), s.stamp)),
+                        SlotValue::Stocktake(t) => st.stocktake = Some(Lww::new(t, s.stamp)),
                         _ => {}
                     }
                 }
@@ -209,11 +250,11 @@ impl Entity {
             Shape::Cart => {
                 let mut c = CartLines::default();
                 for s in slots {
-                    let line: &mut LineState = c.lines.entry(s.key.sub.clone()).or_default();
-                    match &s.value {
-                        SlotValue::Length(len) => line.exists = CausalLength { len: *len, stamp: s.stamp },
+                    let line: &mut LineState = c.lines.entry(s.key.sub).or_default();
+                    match s.value {
+                        SlotValue::Length(len) => line.exists = CausalLength { len, stamp: s.stamp },
                         SlotValue::Count { p, n } => {
-                            line.quantity.slots.insert(s.key.owner, PnSlot { p: *p, n: *n, stamp: s.stamp });
+                            line.quantity.slots.insert(s.key.owner, PnSlot { p, n, stamp: s.stamp });
                         }
                         _ => {}
                     }
@@ -223,32 +264,40 @@ impl Entity {
         }
     }
 
-    pub(crate) fn to_slots(&self, scope: &str, collection: &str, key: &str) -> Vec<Slot> {
+    /// The slots of this entity whose stamp is `stamp`: after a local write with a fresh stamp
+    /// (newer than anything this replica has), exactly the slots the write changed.
+    pub(crate) fn slots_stamped(&self, scope: &str, collection: &str, key: &str, stamp: Stamp) -> Vec<Slot> {
         let mut out = Vec::new();
         match self {
             Entity::Record(r) => {
-                if r.exists.len > 0 {
+                if r.exists.len > 0 && r.exists.stamp == stamp {
                     out.push(Slot::new(scope, collection, key, "", LENGTH, 0, SlotValue::Length(r.exists.len), r.exists.stamp));
                 }
                 for (name, f) in &r.fields {
-                    out.push(Slot::new(scope, collection, key, name, FIELD, 0, SlotValue::Field(f.value.clone()), f.stamp));
+                    if f.stamp == stamp {
+                        out.push(Slot::new(scope, collection, key, name, FIELD, 0, SlotValue::Field(f.value.clone()), f.stamp));
+                    }
                 }
             }
             Entity::Stock(st) => {
                 for (owner, s) in &st.moves.slots {
-                    out.push(Slot::new(scope, collection, key, "", COUNT, *owner, SlotValue::Count { p: s.p, n: s.n }, s.stamp));
+                    if s.stamp == stamp {
+                        out.push(Slot::new(scope, collection, key, "", COUNT, *owner, SlotValue::Count { p: s.p, n: s.n }, s.stamp));
+                    }
                 }
-                if let Some(t) = &st.stocktake {
+                if let Some(t) = st.stocktake.as_ref().filter(|t| t.stamp == stamp) {
                     out.push(Slot::new(scope, collection, key, "", STOCKTAKE, 0, SlotValue::Stocktake(t.value.clone()), t.stamp));
                 }
             }
             Entity::Cart(c) => {
                 for (sku, line) in &c.lines {
-                    if line.exists.len > 0 {
+                    if line.exists.len > 0 && line.exists.stamp == stamp {
                         out.push(Slot::new(scope, collection, key, sku, LENGTH, 0, SlotValue::Length(line.exists.len), line.exists.stamp));
                     }
                     for (owner, s) in &line.quantity.slots {
-                        out.push(Slot::new(scope, collection, key, sku, COUNT, *owner, SlotValue::Count { p: s.p, n: s.n }, s.stamp));
+                        if s.stamp == stamp {
+                            out.push(Slot::new(scope, collection, key, sku, COUNT, *owner, SlotValue::Count { p: s.p, n: s.n }, s.stamp));
+                        }
                     }
                 }
             }
@@ -358,10 +407,23 @@ impl Identity {
 pub(crate) trait SlotStore {
     fn entity_slots(&mut self, scope: &str, collection: &str, key: &str) -> R<Vec<Slot>>;
     fn get(&mut self, key: &SlotKey) -> R<Option<Slot>>;
-    fn put(&mut self, slot: &Slot) -> R<()>;
+    fn put(&mut self, slot: Slot) -> R<()>;
+    /// Joins `incoming` into the stored slot (or stores it); true if that changed anything.
+    fn merge_in(&mut self, incoming: Slot) -> R<bool> {
+        match self.get(&incoming.key)? {
+            None => self.put(incoming).map(|()| true),
+            Some(mut old) => {
+                if !merge_into(&mut old, incoming) {
+                    return Ok(false);
+                }
+                self.put(old).map(|()| true)
+            }
+        }
+    }
     fn remove(&mut self, key: &SlotKey) -> R<()>;
-    /// Every slot of `scope` (all scopes if `None`), ordered by key.
-    fn scan(&mut self, scope: Option<&str>, f: &mut dyn FnMut(Slot)) -> R<()>;
+    /// Every slot of `scope` (all scopes if `None`), ordered by key; with `since`, only those
+    /// whose stamp that vector does not cover (skipped before they are decoded or copied).
+    fn scan(&mut self, scope: Option<&str>, since: Option<&VersionVector>, f: &mut dyn FnMut(Slot)) -> R<()>;
     fn vector(&mut self) -> R<VersionVector>;
     fn raise(&mut self, scope: &str, site: Site, hlc: Hlc) -> R<()>;
     fn peer_vectors(&mut self) -> R<BTreeMap<Site, VersionVector>>;
@@ -449,15 +511,13 @@ impl Ctx<'_> {
     pub fn write(&mut self, scope: &str, collection: &str, key: &str, op: impl FnOnce(&mut Entity, Stamp) -> R<()>) -> R<Entity> {
         let (shape, _) = self::collection(collection)
             .ok_or_else(|| Error::InvalidArgument(format!("sync: unknown collection {collection:?}")))?;
-        let before = self.store.entity_slots(scope, collection, key)?;
-        let mut entity = Entity::from_slots(shape, &before);
+        let mut entity = Entity::from_slots(shape, self.store.entity_slots(scope, collection, key)?);
         let stamp = Stamp::new(self.tick()?, self.me.site());
         op(&mut entity, stamp)?;
-        let old: BTreeMap<&SlotKey, &Slot> = before.iter().map(|s| (&s.key, s)).collect();
-        for slot in entity.to_slots(scope, collection, key) {
-            if old.get(&slot.key).is_none_or(|o| o.value != slot.value || o.stamp != slot.stamp) {
-                self.store.put(&slot)?;
-            }
+        // The stamp is newer than every stamp this replica holds (the clock has seen them all),
+        // so a slot carries it exactly when this write changed it.
+        for slot in entity.slots_stamped(scope, collection, key, stamp) {
+            self.store.put(slot)?;
         }
         self.store.raise(scope, self.me.site(), stamp.hlc)?;
         Ok(entity)
@@ -467,7 +527,7 @@ impl Ctx<'_> {
     pub fn read(&mut self, scope: &str, collection: &str, key: &str) -> R<Option<Entity>> {
         let Some((shape, _)) = self::collection(collection) else { return Ok(None) };
         let slots = self.store.entity_slots(scope, collection, key)?;
-        Ok((!slots.is_empty()).then(|| Entity::from_slots(shape, &slots)))
+        Ok((!slots.is_empty()).then(|| Entity::from_slots(shape, slots)))
     }
 
     /// A signed request for what this replica lacks in the scopes it holds.
@@ -520,11 +580,7 @@ impl Ctx<'_> {
 
         let mut slots = Vec::new();
         for scope in &scopes {
-            self.store.scan(Some(scope), &mut |s| {
-                if !req.vector.covers(scope, s.stamp) {
-                    slots.push(s);
-                }
-            })?;
+            self.store.scan(Some(scope), Some(&req.vector), &mut |s| slots.push(s))?;
         }
         let since = req.vector.only(&scopes);
         let sender_vector = self.store.vector()?.only(&scopes);
@@ -557,7 +613,7 @@ impl Ctx<'_> {
     /// rejected message changes nothing.
     pub fn apply(&mut self, bytes: &[u8]) -> R<ApplyReport> {
         let (sender, body) = self.authenticate(bytes, Kind::Changes)?;
-        let ch = wire::decode_changes(&body)?;
+        let mut ch = wire::decode_changes(&body)?;
         let label = sender.label();
         if self.store.seen(sender.site(), ch.msg_id)? {
             return Err(Error::SyncReplay { device: label, message: ch.msg_id }.into());
@@ -593,15 +649,20 @@ impl Ctx<'_> {
         let vector = self.store.vector()?;
         let mut report = ApplyReport { from: label, received: ch.slots.len(), ..ApplyReport::default() };
         let mut touched = BTreeSet::new();
-        for s in &ch.slots {
+        // Slots arrive in key order, so an entity's slots are neighbours: name it once.
+        let mut last: Option<Touched> = None;
+        for s in std::mem::take(&mut ch.slots) {
             if vector.covers(&s.key.scope, s.stamp) {
                 continue;
             }
-            let old = self.store.get(&s.key)?;
-            if let Some(new) = merge_slot(old.as_ref(), s) {
-                self.store.put(&new)?;
+            let known = last.as_ref().is_some_and(|t| t.key == s.key.key && t.collection == s.key.collection && t.scope == s.key.scope);
+            let entity = (!known).then(|| Touched { scope: s.key.scope.clone(), collection: s.key.collection.clone(), key: s.key.key.clone() });
+            if self.store.merge_in(s)? {
                 report.changed += 1;
-                touched.insert(Touched { scope: s.key.scope.clone(), collection: s.key.collection.clone(), key: s.key.key.clone() });
+                if let Some(t) = entity {
+                    touched.insert(t.clone());
+                    last = Some(t);
+                }
             }
         }
         self.store.note_peer_vector(sender.site(), &ch.sender_vector)?;
@@ -639,7 +700,7 @@ impl Ctx<'_> {
                 })
         };
         let mut deleted: Vec<Slot> = Vec::new();
-        self.store.scan(None, &mut |s| {
+        self.store.scan(None, None, &mut |s| {
             if let SlotValue::Length(len) = s.value {
                 if len % 2 == 0 && s.key.sub.is_empty() && collection(&s.key.collection).is_some_and(|(sh, _)| sh == Shape::Record) {
                     deleted.push(s);
@@ -671,7 +732,7 @@ impl Ctx<'_> {
     pub fn digest(&mut self, scope: Option<&str>) -> R<[u8; 32]> {
         use sha2::Digest;
         let mut by_entity: BTreeMap<(String, String, String), Vec<Slot>> = BTreeMap::new();
-        self.store.scan(scope, &mut |s| {
+        self.store.scan(scope, None, &mut |s| {
             by_entity.entry((s.key.scope.clone(), s.key.collection.clone(), s.key.key.clone())).or_default().push(s)
         })?;
         let mut h = sha2::Sha256::new();
@@ -679,7 +740,7 @@ impl Ctx<'_> {
         for ((scope, coll, key), slots) in by_entity {
             let Some((shape, _)) = collection(&coll) else { continue };
             buf.clear();
-            Entity::from_slots(shape, &slots).visible_bytes(&mut buf);
+            Entity::from_slots(shape, slots).visible_bytes(&mut buf);
             if buf == [0xff] {
                 continue; // a deleted record looks like no record
             }
@@ -689,5 +750,58 @@ impl Ctx<'_> {
             }
         }
         Ok(h.finalize().into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::crdt::Merge;
+    use super::*;
+
+    /// `merge_into` (in place, by value) is exactly `merge_slot` (built on the CRDT joins).
+    #[test]
+    fn merge_into_is_merge_slot() {
+        let key = |kind| SlotKey { scope: GLOBAL.into(), collection: "product".into(), key: "A".into(), sub: "name".into(), kind, owner: 0 };
+        let take = |base, site: Site, net| SlotValue::Stocktake(Stocktake { base, observed: [(site, net)].into() });
+        let values = [
+            SlotValue::Field(Value::Null),
+            SlotValue::Field(Value::Int(3)),
+            SlotValue::Field("a".into()),
+            SlotValue::Field("b".into()),
+            SlotValue::Length(1),
+            SlotValue::Length(2),
+            SlotValue::Length(3),
+            SlotValue::Count { p: 5, n: 1 },
+            SlotValue::Count { p: 4, n: 2 },
+            SlotValue::Count { p: 5, n: 2 },
+            take(10, 1, 0),
+            take(10, 1, 3),
+            take(7, 2, 0),
+        ];
+        let kind = |v: &SlotValue| match v {
+            SlotValue::Field(_) => FIELD,
+            SlotValue::Length(_) => LENGTH,
+            SlotValue::Count { .. } => COUNT,
+            SlotValue::Stocktake(_) => STOCKTAKE,
+        };
+        let stamps = [Stamp::new(Hlc(1), 1), Stamp::new(Hlc(1), 2), Stamp::new(Hlc(2), 1)];
+        let mut checked = 0;
+        for a in &values {
+            for b in &values {
+                for sa in stamps {
+                    for sb in stamps {
+                        let old = Slot { key: key(kind(a)), value: a.clone(), stamp: sa };
+                        let new = Slot { key: key(kind(a)), value: b.clone(), stamp: sb };
+                        let mut inplace = old.clone();
+                        let changed = merge_into(&mut inplace, new.clone());
+                        let reference = merge_slot(Some(&old), &new);
+                        assert_eq!(changed, reference.is_some(), "{old:?} ⊔ {new:?}");
+                        assert_eq!(inplace, reference.unwrap_or(old), "{a:?}@{sa:?} ⊔ {b:?}@{sb:?}");
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert_eq!(checked, values.len() * values.len() * 9);
     }
 }

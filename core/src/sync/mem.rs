@@ -9,7 +9,7 @@ use super::clock::{Clock, Hlc};
 use super::crdt::{Site, Value};
 use super::engine::{
     ApplyReport, CompactReport, Ctx, DEFAULT_CHUNK_SLOTS, Device, Identity, R, REPLAY_WINDOW, Role, Slot, SlotKey,
-    SlotStore, VersionVector,
+    SlotStore, VersionVector, merge_into,
 };
 use crate::edge::Failure;
 use crate::error::Result;
@@ -46,17 +46,24 @@ impl SlotStore for MemStore {
     fn get(&mut self, key: &SlotKey) -> R<Option<Slot>> {
         Ok(self.slots.get(key).cloned())
     }
-    fn put(&mut self, slot: &Slot) -> R<()> {
-        self.slots.insert(slot.key.clone(), slot.clone());
+    fn put(&mut self, slot: Slot) -> R<()> {
+        self.slots.insert(slot.key.clone(), slot);
         Ok(())
+    }
+    fn merge_in(&mut self, incoming: Slot) -> R<bool> {
+        if let Some(old) = self.slots.get_mut(&incoming.key) {
+            return Ok(merge_into(old, incoming));
+        }
+        self.slots.insert(incoming.key.clone(), incoming);
+        Ok(true)
     }
     fn remove(&mut self, key: &SlotKey) -> R<()> {
         self.slots.remove(key);
         Ok(())
     }
-    fn scan(&mut self, scope: Option<&str>, f: &mut dyn FnMut(Slot)) -> R<()> {
+    fn scan(&mut self, scope: Option<&str>, since: Option<&VersionVector>, f: &mut dyn FnMut(Slot)) -> R<()> {
         for s in self.slots.values() {
-            if scope.is_none_or(|sc| sc == s.key.scope) {
+            if scope.is_none_or(|sc| sc == s.key.scope) && since.is_none_or(|v| !v.covers(&s.key.scope, s.stamp)) {
                 f(s.clone());
             }
         }

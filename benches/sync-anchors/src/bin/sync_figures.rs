@@ -39,7 +39,12 @@ fn env(name: &str, default: usize) -> usize {
 }
 
 fn only(section: &str) -> bool {
-    std::env::var("ONLY").map_or(true, |v| v.split(',').any(|s| s.trim() == section))
+    listed("ONLY", section)
+}
+
+/// Whether `item` is in the comma list of env `name` (everything when it is unset).
+fn listed(name: &str, item: &str) -> bool {
+    std::env::var(name).map_or(true, |v| v.split(',').any(|s| s.trim() == item))
 }
 
 // ---- workload --------------------------------------------------------------------------------
@@ -449,6 +454,9 @@ fn mixed_section(reps: usize) -> Res<()> {
         // Rotate the order so that no system always runs first (or last) in a rep.
         for k in 0..3 {
             match (rep + k) % 3 {
+                0 if !listed("SYSTEMS", "aisle") => {}
+                1 if !listed("SYSTEMS", "automerge") => {}
+                2 if !listed("SYSTEMS", "loro") => {}
                 0 => {
                     let (mut m, msgs) = aisle_mem(&w, round)?;
                     if with_sql {
@@ -467,6 +475,14 @@ fn mixed_section(reps: usize) -> Res<()> {
                 }
             }
         }
+    }
+    if aisle.is_empty() || am.is_empty() || lo.is_empty() {
+        for (name, runs) in [("aisle", &aisle), ("automerge", &am), ("loro", &lo)] {
+            for m in runs.iter() {
+                println!("  {name}: local {:.3} encode {:.3} apply {:.3} catch-up encode {:.3} apply {:.3}", secs(m.local), secs(m.encode), secs(m.apply_rounds), secs(m.catchup_encode), secs(m.apply_catchup));
+            }
+        }
+        return Ok(());
     }
     let ops = n_ops as f64;
     let rate = |runs: &[Mixed], f: &dyn Fn(&Mixed) -> Option<Duration>| -> f64 {
