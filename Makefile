@@ -8,7 +8,7 @@ SHELL := /bin/bash
 # otherwise put a second copy of every dependency under target/<host>/ next to target/debug/.
 export CARGO_BUILD_TARGET ?= $(shell rustc -vV | sed -n 's/^host: //p')
 
-.PHONY: help demo test test-rust test-python test-node test-kotlin test-fuzz bench fuzz
+.PHONY: help demo test test-rust test-python test-node test-kotlin test-sync-cross test-fuzz bench fuzz
 
 help:
 	@echo "make demo   - run the store day on an embedded SQLite file"
@@ -19,8 +19,8 @@ help:
 demo:
 	cargo run -q -p aisle-examples --bin store_day
 
-test: test-rust test-python test-node test-kotlin test-fuzz
-	@echo "make test: Rust, Python, Node and Kotlin suites and the fuzz smoke run passed"
+test: test-rust test-python test-node test-kotlin test-sync-cross test-fuzz
+	@echo "make test: Rust, Python, Node and Kotlin suites, cross-language sync and the fuzz smoke run passed"
 
 test-rust:
 	bash scripts/mosquitto.sh ensure
@@ -39,6 +39,10 @@ test-node:
 
 test-kotlin:
 	bash scripts/test-kotlin.sh
+
+# Rust, Python, Node and Kotlin replicas converge by exchanging sync bytes (needs the three above).
+test-sync-cross: test-python test-node test-kotlin
+	bash scripts/test-sync-cross.sh
 
 bench:
 	cargo bench -p aisle-benches

@@ -33,6 +33,11 @@ mkdir -p corpus/forward_batch
 printf '\000{"store":"s","device":"d","stream":"sales","first_seq":1,"last_seq":2,"records":[{"seq":1,"at_ms":5,"data":{"a":1}},{"seq":2,"at_ms":6,"data":[1,"x"]}]}' > corpus/forward_batch/json
 printf '\000{"store":"s","device":"d","stream":"b","seq":3,"at_ms":1,"data_b64":"AAEC"}\n{"store":"s","device":"d","stream":"b","seq":4,"at_ms":2,"data_b64":""}\n' > corpus/forward_batch/ndjson
 
+# Framed sync bodies: two messages; and an empty push.
+mkdir -p corpus/sync_frames
+printf '\000\000\000\002\000\000\000\003abc\000\000\000\002de' > corpus/sync_frames/two
+printf '\000\000\000\000' > corpus/sync_frames/empty
+
 for t in $(cargo "${toolchain[@]}" fuzz list); do
   echo "== fuzz $t (${secs}s)"
   mkdir -p "corpus/$t"
