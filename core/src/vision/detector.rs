@@ -18,8 +18,9 @@ pub struct Detector {
 }
 
 impl Detector {
-    pub fn new(model: Model) -> Detector {
-        Detector { current: RwLock::new(Arc::new(model)) }
+    /// A detector running `model` (a `Model`, or an `Arc<Model>` shared with other detectors).
+    pub fn new(model: impl Into<Arc<Model>>) -> Detector {
+        Detector { current: RwLock::new(model.into()) }
     }
 
     /// Loads the model a descriptor file names (hash-verified).
@@ -35,9 +36,10 @@ impl Detector {
 
     /// Installs another model for the next frames; returns the one it replaces. Load (and so
     /// verify) the new model first: a model that fails to load never replaces a working one.
-    pub fn replace_model(&self, model: Model) -> Arc<Model> {
+    pub fn replace_model(&self, model: impl Into<Arc<Model>>) -> Arc<Model> {
+        let model = model.into();
         let mut slot = self.current.write().unwrap_or_else(|e| e.into_inner());
-        std::mem::replace(&mut *slot, Arc::new(model))
+        std::mem::replace(&mut *slot, model)
     }
 
     /// Finds the objects in one frame with the current model.

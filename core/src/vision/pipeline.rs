@@ -163,7 +163,7 @@ impl Shared {
 
 /// Sets up a pipeline: `Pipeline::builder(model, analytics).insights_to(stream).start()`.
 pub struct PipelineBuilder {
-    model: Model,
+    model: Arc<Model>,
     analytics: AnalyticsConfig,
     tracker: TrackerConfig,
     queue_capacity: usize,
@@ -250,9 +250,10 @@ impl std::fmt::Debug for Pipeline {
 }
 
 impl Pipeline {
-    pub fn builder(model: Model, analytics: AnalyticsConfig) -> PipelineBuilder {
+    /// `model`: a `Model`, or an `Arc<Model>` shared with other pipelines or detectors.
+    pub fn builder(model: impl Into<Arc<Model>>, analytics: AnalyticsConfig) -> PipelineBuilder {
         PipelineBuilder {
-            model,
+            model: model.into(),
             analytics,
             tracker: TrackerConfig::default(),
             queue_capacity: DEFAULT_QUEUE_CAPACITY,
@@ -330,7 +331,7 @@ impl Pipeline {
 
     /// Installs another model from the next frame on (the frame in progress finishes with the
     /// one it started with); returns the model it replaces. The camera does not stop.
-    pub fn replace_model(&self, model: Model) -> Arc<Model> {
+    pub fn replace_model(&self, model: impl Into<Arc<Model>>) -> Arc<Model> {
         let old = self.shared.detector.replace_model(model);
         self.shared.lock().stats.model_replacements += 1;
         old
