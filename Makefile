@@ -8,7 +8,7 @@ SHELL := /bin/bash
 # otherwise put a second copy of every dependency under target/<host>/ next to target/debug/.
 export CARGO_BUILD_TARGET ?= $(shell rustc -vV | sed -n 's/^host: //p')
 
-.PHONY: help demo test test-rust test-python test-node test-kotlin test-sync-cross test-fuzz bench fuzz
+.PHONY: help demo test test-rust test-hub test-python test-node test-kotlin test-sync-cross test-fuzz bench fuzz
 
 help:
 	@echo "make demo   - run the store day on an embedded SQLite file"
@@ -19,16 +19,23 @@ help:
 demo:
 	cargo run -q -p aisle-examples --bin store_day
 
-test: test-rust test-python test-node test-kotlin test-sync-cross test-fuzz
+test: test-rust test-hub test-python test-node test-kotlin test-sync-cross test-fuzz
 	@echo "make test: Rust, Python, Node and Kotlin suites, cross-language sync and the fuzz smoke run passed"
 
 test-rust:
 	bash scripts/mosquitto.sh ensure
 	bash scripts/models.sh ensure
-	cargo test --workspace --exclude aisle-python --exclude aisle-node --exclude aisle-kotlin --exclude uniffi-bindgen --exclude aisle-sync-anchors
+	cargo test --workspace --exclude aisle-python --exclude aisle-node --exclude aisle-kotlin --exclude uniffi-bindgen --exclude aisle-sync-anchors --exclude aisle-hub
 	cargo test -p aisle --features vision --lib -- vision::
 	cargo test -p aisle --features vision --test vision
 	cargo test -p aisle --features vision --test vision_pipeline
+
+# The HQ hub's suite needs a real PostgreSQL: a throwaway cluster on loopback (scripts/postgres.sh),
+# stopped again whether the tests pass or not.
+test-hub:
+	bash scripts/postgres.sh ensure
+	url=$$(bash scripts/postgres.sh start) && \
+	  { AISLE_PG_URL="$$url" cargo test -p aisle-hub; rc=$$?; bash scripts/postgres.sh stop; exit $$rc; }
 
 test-python:
 	bash scripts/test-python.sh
