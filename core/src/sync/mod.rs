@@ -31,6 +31,7 @@ mod clock;
 mod crdt;
 mod domain;
 mod engine;
+mod hosted;
 mod mem;
 mod ops;
 mod service;
@@ -45,6 +46,7 @@ pub use engine::{
     ApplyReport, COLLECTIONS, CompactReport, DEFAULT_CHUNK_SLOTS, Device, GLOBAL, REPLAY_WINDOW, Role, Shape, Slot, SlotKey,
     SlotValue, Touched, VersionVector, site_of, store_scope,
 };
+pub use hosted::{HostedReplica, SyncStorage};
 pub use mem::MemReplica;
 pub use service::{
     HttpReply, PushReport, RoundReport, SYNC_CONTENT_TYPE, SyncLink, error_body, frame_messages, http_status, unframe_messages,
