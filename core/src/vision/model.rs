@@ -149,6 +149,39 @@ impl Model {
             .collect()
     }
 
+    /// Where a run of the model spends its time: total ms per kind of tract operation over
+    /// `runs` runs of `input` (a diagnosis for model authors and docs/performance.md), slowest
+    /// first, with how many nodes of that kind the optimised plan has.
+    pub fn profile_ops(&self, input: &[f32], runs: usize) -> Result<Vec<(String, usize, f64)>> {
+        use std::collections::HashMap;
+        let i = &self.descriptor.input;
+        let (w, h) = (i.width as usize, i.height as usize);
+        let shape = match i.layout {
+            Layout::Nhwc => [1, h, w, 3],
+            Layout::Nchw => [1, 3, h, w],
+        };
+        let failed = |detail: String| Error::InferenceFailed { model: self.descriptor.name.clone(), detail };
+        let tensor = Tensor::from_shape(&shape, input).map_err(|e| failed(format!("{e:#}")))?;
+        let mut per_op: HashMap<String, (std::collections::HashSet<usize>, f64)> = HashMap::new();
+        for _ in 0..runs.max(1) {
+            let mut state = SimpleState::new(&self.plan).map_err(|e| failed(format!("{e:#}")))?;
+            state
+                .run_plan_with_eval(tvec!(tensor.clone().into_tvalue()), |session, op_state, node, inputs| {
+                    let t = std::time::Instant::now();
+                    let r = tract_onnx::tract_core::plan::eval(session, op_state, node, inputs);
+                    let e = per_op.entry(node.op.name().to_string()).or_default();
+                    e.0.insert(node.id);
+                    e.1 += t.elapsed().as_secs_f64() * 1e3;
+                    r
+                })
+                .map_err(|e| failed(format!("{e:#}")))?;
+        }
+        let mut v: Vec<(String, usize, f64)> =
+            per_op.into_iter().map(|(op, (nodes, ms))| (op, nodes.len(), ms / runs.max(1) as f64)).collect();
+        v.sort_by(|a, b| b.2.total_cmp(&a.2));
+        Ok(v)
+    }
+
     /// Finds the objects in a frame: resize and normalise, run, decode, filter, NMS.
     pub fn detect(&self, frame: &Frame<'_>) -> Result<Vec<Detection>> {
         let input = self.input_tensor(frame);

@@ -1,16 +1,19 @@
 //! The vision figures of docs/performance.md, Aisle's side (scripts/vision-figures.sh runs this
 //! and onnxruntime in one go and prints them side by side). One JSON object per line:
 //!
-//! - `latency`: per shipped model, the input tensor Aisle makes from a real photo, run through
-//!   the model `runs` times (tract, one thread: the plan runs on the calling thread), median and
-//!   mean ms of the model alone and of a whole `detect` (resize + model + decode + NMS). The
-//!   tensor is also written as .npy so onnxruntime times the very same input.
-//! - `camera_hour`: one camera for an hour at 10 fps: the person detector on a window panning
-//!   back and forth over city.jpg (real detections, 40 distinct frames), replayed through the
-//!   tracker and a store's analytics (2 lines, 3 zones, 1-minute intervals) for 36,000 frames:
-//!   tracking + analytics ms per frame against inference, association rate, insight bytes.
+//! - `latency OUT_DIR RUNS`: per shipped model, the input tensor Aisle makes from a real photo,
+//!   run through the model `runs` times after 3 warm-ups (tract, one thread: the plan runs on
+//!   the calling thread): each run's ms of the model alone and of a whole `detect` (resize +
+//!   model + decode + NMS). The tensor is also written as .npy so onnxruntime times the very
+//!   same input. The script calls this in rounds alternating with onnxruntime, so both see the
+//!   same machine load.
+//! - `camera-hour`: one camera for an hour at 10 fps: the person detector on a window panning
+//!   back and forth over city.jpg (real detections, 40 distinct frames, each one's detect timed),
+//!   replayed through the tracker and a store's analytics (2 lines, 3 zones, 1-minute
+//!   intervals) for 36,000 frames: tracking + analytics per frame against inference,
+//!   association rate, insight bytes.
 //!
-//! `cargo run --release -p aisle-examples --features vision --bin vision_figures -- OUT_DIR [RUNS]`
+//! `cargo run --release -p aisle-examples --features vision --bin vision_figures -- latency OUT_DIR 30`
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -29,15 +32,22 @@ const CASES: [(&str, &str); 4] = [
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let Some(out) = args.first().map(PathBuf::from) else {
-        eprintln!("usage: vision_figures OUT_DIR [RUNS]");
-        return ExitCode::from(2);
-    };
-    let runs = args.get(1).and_then(|r| r.parse().ok()).unwrap_or(30usize).max(1);
     let models = std::env::var_os("AISLE_MODELS")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/models"));
-    match run(&out, &models, runs) {
+    let result = match (args.first().map(String::as_str), args.get(1)) {
+        (Some("latency"), Some(out)) => {
+            let runs = args.get(2).and_then(|r| r.parse().ok()).unwrap_or(30usize).max(1);
+            latency(Path::new(out), &models, runs)
+        }
+        (Some("camera-hour"), _) => camera_hour(&models),
+        (Some("profile"), _) => profile(&models),
+        _ => {
+            eprintln!("usage: vision_figures latency OUT_DIR [RUNS] | vision_figures camera-hour");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("vision_figures: {e}");
@@ -46,7 +56,8 @@ fn main() -> ExitCode {
     }
 }
 
-fn median(v: &mut [f64]) -> f64 {
+fn median(v: &[f64]) -> f64 {
+    let mut v = v.to_vec();
     v.sort_by(f64::total_cmp);
     let n = v.len();
     if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 }
@@ -56,9 +67,8 @@ fn ms(t: Instant) -> f64 {
     t.elapsed().as_secs_f64() * 1e3
 }
 
-fn run(out: &Path, models: &Path, runs: usize) -> Result<(), String> {
+fn latency(out: &Path, models: &Path, runs: usize) -> Result<(), String> {
     std::fs::create_dir_all(out).map_err(|e| e.to_string())?;
-    let mut person_detect_ms = 0.0;
     for (descriptor, photo) in CASES {
         let model = Model::load(models.join(descriptor)).map_err(|e| e.to_string())?;
         let frame = Frame::open(models.join(photo), 0).map_err(|e| e.to_string())?;
@@ -74,55 +84,67 @@ fn run(out: &Path, models: &Path, runs: usize) -> Result<(), String> {
         for _ in 0..3 {
             model.run_tensor(&input).map_err(|e| e.to_string())?;
         }
-        let mut model_ms: Vec<f64> = (0..runs)
+        let model_ms: Vec<f64> = (0..runs)
             .map(|_| {
                 let t = Instant::now();
                 model.run_tensor(&input).map(|_| ms(t))
             })
             .collect::<Result<_, _>>()
             .map_err(|e| e.to_string())?;
-        let mut detect_ms: Vec<f64> = (0..runs)
+        let detect_ms: Vec<f64> = (0..runs)
             .map(|_| {
                 let t = Instant::now();
                 model.detect(&frame).map(|_| ms(t))
             })
             .collect::<Result<_, _>>()
             .map_err(|e| e.to_string())?;
-        let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
-        let (model_mean, detect_mean) = (mean(&model_ms), mean(&detect_ms));
-        let (model_median, detect_median) = (median(&mut model_ms), median(&mut detect_ms));
-        if stem == "person-ssdlite" {
-            person_detect_ms = detect_median;
-        }
         println!(
             "{}",
             serde_json::json!({
                 "figure": "latency", "model": stem,
                 "onnx": models.join(d.model.as_deref().unwrap_or_default()).canonicalize().map_err(|e| e.to_string())?,
-                "input": format!("{stem}.input.npy"), "input_name": d.input.name, "threads": 1, "runs": runs,
-                "model_ms_median": model_median, "model_ms_mean": model_mean,
-                "detect_ms_median": detect_median, "detect_ms_mean": detect_mean,
+                "input": format!("{stem}.input.npy"), "input_name": d.input.name, "threads": 1,
+                "model_ms": model_ms, "detect_ms": detect_ms,
             })
         );
     }
-    camera_hour(models, person_detect_ms)
+    Ok(())
+}
+
+/// Where tract spends each model's time, by kind of operation (ms per run, share).
+fn profile(models: &Path) -> Result<(), String> {
+    for (descriptor, photo) in CASES {
+        let model = Model::load(models.join(descriptor)).map_err(|e| e.to_string())?;
+        let frame = Frame::open(models.join(photo), 0).map_err(|e| e.to_string())?;
+        let ops = model.profile_ops(&model.input_tensor(&frame), 5).map_err(|e| e.to_string())?;
+        let total: f64 = ops.iter().map(|o| o.2).sum();
+        let top: Vec<String> =
+            ops.iter().take(6).map(|(op, n, ms)| format!("{op} x{n} {ms:.1} ms ({:.0}%)", 100.0 * ms / total)).collect();
+        println!("{}: {total:.1} ms: {}", descriptor.trim_end_matches(".model.json"), top.join(", "));
+    }
+    Ok(())
 }
 
 /// One camera-hour of tracking + analytics on real detections; see the module comment.
-fn camera_hour(models: &Path, detect_ms: f64) -> Result<(), String> {
+fn camera_hour(models: &Path) -> Result<(), String> {
     let model = Model::load(models.join("person-ssdlite.model.json")).map_err(|e| e.to_string())?;
     let city = Frame::open(models.join("city.jpg"), 0).map_err(|e| e.to_string())?;
     let (w, h) = (city.width() as usize, city.height());
     // Offsets 0, 12, ..., 228 and back: a camera panning to and fro over the crowd.
     let offsets: Vec<usize> = (0..20).map(|f| 12 * f).chain((0..20).rev().map(|f| 12 * f)).collect();
+    let mut detect_ms = Vec::new();
     let detections: Vec<Vec<Detection>> = offsets
         .iter()
         .map(|&x0| {
             let view = Frame::new(&city.pixels()[x0 * 3..], 560, h, w * 3, PixelFormat::Rgb8, 0)?;
-            model.detect(&view)
+            let t = Instant::now();
+            let d = model.detect(&view);
+            detect_ms.push(ms(t));
+            d
         })
         .collect::<Result<_, _>>()
         .map_err(|e| e.to_string())?;
+    let detect_ms = median(&detect_ms);
     let config: AnalyticsConfig = serde_json::from_str(
         r#"{ "camera": "entrance-1", "interval_ms": 60000, "min_count": 0, "track_timeout_ms": 2000,
              "lines": [ { "name": "door", "from": [300, -100], "to": [300, 700] },
