@@ -63,4 +63,6 @@ print(f"  tracking + analytics {r['tracking_analytics_ms_per_frame'] * 1000:.1f}
 print(f"  association rate {r['association_rate']:.3f} (confident detections matched to a track; "
       f"{r['tracks_confirmed']} tracks confirmed)")
 print(f"  insight data {r['insight_events']} events, {r['insight_bytes'] / 1000:.1f} KB per camera-hour")
+print("where tract's time goes (ms per run by kind of operation, 5 runs):")
+print(subprocess.run([binary, "profile"], check=True, capture_output=True, text=True).stdout, end="")
 PY

@@ -281,3 +281,16 @@ fn people_keep_their_ids_while_the_camera_pans_over_the_crowd() {
     let s = tracker.stats();
     assert!(s.matched_high as f64 / s.high as f64 > 0.8, "{s:?}");
 }
+
+#[test]
+fn a_run_can_be_profiled_by_kind_of_operation() {
+    let m = model("blazeface-128.model.json");
+    let input = m.input_tensor(&photo("astronaut.png"));
+    let ops = m.profile_ops(&input, 2).unwrap();
+    // BlazeFace is depthwise and pointwise convolutions: both show, each counted once per node.
+    assert!(ops.iter().any(|(op, n, _)| op == "DepthWiseConv" && *n >= 8), "{ops:?}");
+    assert!(ops.windows(2).all(|w| w[0].2 >= w[1].2), "slowest first: {ops:?}");
+    assert!(ops.iter().all(|(_, n, ms)| *n >= 1 && ms.is_finite() && *ms >= 0.0));
+    // Profiling runs the same plan: the outputs are unchanged.
+    assert_eq!(m.run_tensor(&input).unwrap(), m.run_tensor(&input).unwrap());
+}
