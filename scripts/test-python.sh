@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Python suite: build the abi3 wheel with maturin (dev profile, shared target dir), install it
-# into the project venv, write a store file from Rust, run pytest (incl. stubtest + mypy).
+# into the project venv, write a store file from Rust, prepare the vision models
+# (scripts/models.sh, $AISLE_MODELS), run pytest (incl. stubtest + mypy).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -11,6 +12,10 @@ wheels="$root/target/wheels"
 rm -f "$wheels"/aisle-*.whl
 (cd bindings-python && maturin build --profile dev --interpreter "$venv/bin/python" --out "$wheels" -q)
 pip install -q --force-reinstall --no-deps "$wheels"/aisle-*.whl
+
+# The real models and photos of the vision tests (cheap when cached): tests/test_vision.py.
+export AISLE_MODELS="${AISLE_MODELS:-$root/target/models}"
+bash scripts/models.sh ensure >&2
 
 fixture_dir=$(mktemp -d)
 trap 'rm -rf "$fixture_dir"' EXIT

@@ -6,12 +6,15 @@
 //! many fields (priced carts, sales, receipts, settings) cross as the core's JSON and arrive as
 //! plain dicts ([`json`]); their shapes are the `TypedDict`s in `aisle/types.py`.
 //! Store-and-forward is in [`forward`], gift cards and store credit in [`stored_value`], CRDT
-//! sync in [`sync`].
+//! sync in [`sync`], edge vision (`aisle.vision`, cargo feature `vision`, on by default) in
+//! [`vision`].
 
 mod forward;
 mod json;
 mod stored_value;
 mod sync;
+#[cfg(feature = "vision")]
+mod vision;
 
 use std::collections::BTreeMap;
 
@@ -874,6 +877,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<sync::Sync>()?;
     m.add_class::<sync::LanServer>()?;
     m.add_class::<sync::Syncer>()?;
+    #[cfg(feature = "vision")]
+    vision::register(m)?;
     m.add_function(wrap_pyfunction!(price_json, m)?)?;
     m.add_function(wrap_pyfunction!(price, m)?)?;
     m.add_function(wrap_pyfunction!(error_codes, m)?)?;

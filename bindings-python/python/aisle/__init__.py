@@ -23,11 +23,15 @@ Gift cards and store credit live in ``store.stored_value``; exchanges are ``stor
 Store-and-forward (durable streams, exporters to HTTP, MQTT, a directory or a Python
 function) is ``store.streams``; ``aisle.Ingest`` applies forwarded batches exactly once on
 the receiving side.
+
+Edge vision (detectors, frames from numpy arrays without copying, camera pipelines whose
+insights go to a forward stream) is :mod:`aisle.vision`.
 """
 
 from __future__ import annotations
 
 from . import types
+from . import vision  # needs the default cargo feature `vision` (see docs/python.md)
 from ._enums import CartStatus
 from ._native import (
     SCHEMA_VERSION,
@@ -156,6 +160,7 @@ __all__ = [
     "store_credit",
     "discount",
     "types",
+    "vision",
     "ERROR_CLASSES",
     "AisleError",
     "AisleValueError",

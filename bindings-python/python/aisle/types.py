@@ -114,6 +114,21 @@ __all__ = [
     "CompactReport",
     "SyncStats",
     "SyncValue",
+    "PixelFormat",
+    "Pushed",
+    "Detection",
+    "AnalyticsConfig",
+    "LineConfig",
+    "ZoneConfig",
+    "ZoneKind",
+    "LineInsight",
+    "ZoneInsight",
+    "Insight",
+    "InsightData",
+    "InsightEvent",
+    "TrackerStats",
+    "PipelineStats",
+    "StopReport",
 ]
 
 # ---- values -------------------------------------------------------------------------------
@@ -934,3 +949,132 @@ class SyncStats(TypedDict):
 
 SyncValue = Union[None, int, str, bytes]
 """A customer field's value."""
+
+
+# ---- edge vision (aisle.vision) ---------------------------------------------------------------
+
+PixelFormat = Union[Literal["rgb"], Literal["bgr"], Literal["rgba"], Literal["bgra"]]
+"""Byte order of a frame's pixels."""
+
+Pushed = Union[Literal["queued"], Literal["dropped_oldest"]]
+"""What ``Pipeline.push()`` did: queued, or queued after dropping the oldest waiting frame."""
+
+
+class Detection(TypedDict):
+    """One object ``Detector.detect()`` found, in frame pixels."""
+
+    class_id: int  # index into Model.classes
+    label: str
+    score: float  # 0..1
+    bbox: Tuple[float, float, float, float]  # (x0, y0, x1, y1)
+    keypoints: List[Tuple[float, float]]  # face landmarks, for face models
+
+
+ZoneKind = Union[Literal["area"], Literal["queue"], Literal["interaction"]]
+
+
+LineConfig = TypedDict(
+    "LineConfig",
+    {"name": str, "from": Tuple[float, float], "to": Tuple[float, float], "hysteresis_px": float},
+    total=False,
+)
+"""A counting line (a finite segment, frame pixels): ``name``, ``from``, ``to`` required."""
+
+
+class _ZoneConfigRequired(TypedDict):
+    name: str
+    polygon: List[Tuple[float, float]]
+
+
+class ZoneConfig(_ZoneConfigRequired, total=False):
+    kind: ZoneKind
+
+
+class _AnalyticsConfigRequired(TypedDict):
+    camera: str
+
+
+class AnalyticsConfig(_AnalyticsConfigRequired, total=False):
+    """A camera's analytics (docs/vision.md); only ``camera`` is required."""
+
+    lines: List[LineConfig]
+    zones: List[ZoneConfig]
+    interval_ms: int  # default 60000
+    min_count: int  # counts 1..min_count-1 are reported as None
+    anchor: Union[Literal["bottom_centre"], Literal["centre"]]
+    classes: List[int]  # only these class ids count (empty: all)
+    track_timeout_ms: int  # default 2000
+
+
+LineInsight = TypedDict("LineInsight", {"name": str, "in": Optional[int], "out": Optional[int]})
+"""Crossings of one line in an interval (``None``: suppressed below ``min_count``)."""
+
+
+class ZoneInsight(TypedDict):
+    name: str
+    kind: ZoneKind
+    entries: Optional[int]
+    occupancy_mean: Optional[float]
+    occupancy_max: Optional[int]
+    visits: Optional[int]
+    dwell_p50_ms: Optional[int]
+    dwell_p90_ms: Optional[int]
+
+
+class Insight(TypedDict):
+    """One interval's aggregates of one camera (``frames == 0``: a gap report)."""
+
+    camera: str
+    start_ms: int
+    end_ms: int
+    frames: int
+    lines: List[LineInsight]
+    zones: List[ZoneInsight]
+
+
+class InsightData(Insight):
+    frames_dropped: int  # since the previous event
+    model: str  # the model that saw the interval's last frame
+
+
+InsightEvent = TypedDict(
+    "InsightEvent", {"type": Literal["VisionInsight"], "version": int, "at_ms": int, "data": InsightData}
+)
+"""A record of a vision stream: ``json.loads(record.payload)`` (docs/schemas/vision-insight.schema.json)."""
+
+
+class TrackerStats(TypedDict):
+    frames: int
+    confirmed: int
+    evicted: int
+    expired: int
+    matched_high: int
+    high: int
+
+
+class PipelineStats(TypedDict):
+    """``Pipeline.stats()``: counters since the pipeline started."""
+
+    frames_in: int
+    frames_processed: int
+    frames_failed: int
+    frames_dropped: int
+    queued: int
+    queue_capacity: int
+    queued_max: int
+    inference_ms: float
+    tracking_ms: float
+    insights: int
+    insight_bytes: int
+    insights_failed: int
+    model_replacements: int
+    tracker: TrackerStats
+    last_error: Optional[str]
+
+
+class StopReport(TypedDict):
+    """``Pipeline.stop()``: the final counters and the last (flushed) insight."""
+
+    stats: PipelineStats
+    discarded: int
+    final_insight: Optional[Insight]
