@@ -16,7 +16,19 @@ use crate::ingest::rows::Rows;
 pub type PgPool = Pool<PostgresConnectionManager<NoTls>>;
 
 pub struct Postgres {
-    pool: PgPool,
+    /// Always Some until dropped.
+    pool: Option<PgPool>,
+}
+
+impl Drop for Postgres {
+    /// The synchronous client closes a connection by blocking on a runtime of its own, which
+    /// panics on a tokio worker thread — where the last reference to the backend may be
+    /// released when a hub's runtime shuts down. So the pool is closed on a plain thread.
+    fn drop(&mut self) {
+        if let Some(pool) = self.pool.take() {
+            let _ = std::thread::Builder::new().name("aisle-hub-pg-close".into()).spawn(move || drop(pool));
+        }
+    }
 }
 
 impl Postgres {
@@ -30,18 +42,18 @@ impl Postgres {
             .min_idle(Some(1))
             .connection_timeout(Duration::from_secs(10))
             .build(manager)?;
-        let pg = Postgres { pool };
+        let pg = Postgres { pool: Some(pool) };
         pg.migrate()?;
         Ok(pg)
     }
 
     /// The pool, for the sync side.
     pub fn pool(&self) -> &PgPool {
-        &self.pool
+        self.pool.as_ref().expect("the pool lives until drop")
     }
 
     fn migrate(&self) -> Result<()> {
-        let mut c = self.pool.get()?;
+        let mut c = self.pool().get()?;
         let mut tx = c.transaction()?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&PG_MIGRATION_LOCK])?;
         tx.batch_execute(CREATE_VERSION_TABLE)?;
@@ -73,7 +85,7 @@ impl Backend for Postgres {
     }
 
     fn ready(&self) -> Result<()> {
-        let mut c = self.pool.get()?;
+        let mut c = self.pool().get()?;
         let v: i64 = c
             .query_one("SELECT version FROM hub_schema WHERE id = 1", &[])?
             .get(0);
@@ -87,7 +99,7 @@ impl Backend for Postgres {
 
     fn ingest(&self, mut rows: Rows) -> Result<IngestOutcome> {
         let total = rows.events.len() as u64;
-        let mut c = self.pool.get()?;
+        let mut c = self.pool().get()?;
         let mut tx = c.transaction()?;
         let (store, device, stream) =
             (rows.store.clone(), rows.device.clone(), rows.stream.clone());
