@@ -129,6 +129,15 @@ fn sale_template() -> String {
     std::fs::create_dir_all(&dir).unwrap();
     let edge = Edge::open(dir.join("store.db"), EdgeConfig::new("store-load", "till-1", Currency::EUR)).unwrap();
     let eur = |m| Money::new(m, Currency::EUR);
+    let mut settings = edge.settings().unwrap();
+    settings.tax_regime = Some(
+        aisle::commerce::tax::TaxRegime::from_json(
+            r#"{"id":"vat","prices_include_tax":true,"rounding":{"mode":"half_up","level":"line"},
+                "rates":[{"id":"S","name":"VAT 20%","categories":["standard"],"percent":"20"}]}"#,
+        )
+        .unwrap(),
+    );
+    edge.set_settings(&settings).unwrap();
     edge.catalog().upsert(&Product::new("TEA", "Tea", eur(350), "standard")).unwrap();
     edge.catalog().upsert(&Product::new("MUG", "Mug", eur(900), "standard")).unwrap();
     let cart = edge.new_cart().unwrap();
