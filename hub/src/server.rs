@@ -27,6 +27,8 @@ pub struct HubState {
     pub metrics: Metrics,
     pub device_limit: RateLimiter,
     pub ip_limit: RateLimiter,
+    /// The sync side: the HQ replica and the change feed (`crate::sync`).
+    pub sync: crate::sync::SyncState,
 }
 
 impl HubState {
@@ -70,11 +72,13 @@ impl Hub {
             .build()
             .map_err(|e| HubError::Internal(format!("runtime: {e}")))?;
         let backend = store::open(&config.database, config.pool_size)?;
+        let sync = crate::sync::SyncState::start(&backend, &config.database)?;
         let limits = &config.limits;
         let state = Arc::new(HubState {
             device_limit: RateLimiter::new(limits.device_rate, limits.device_burst),
             ip_limit: RateLimiter::new(limits.ip_rate, limits.ip_burst),
             backend,
+            sync,
             metrics: Metrics::default(),
             config: config.clone(),
         });

@@ -61,6 +61,8 @@ CREATE TABLE hub_insight (
 );
 CREATE INDEX hub_insight_camera ON hub_insight (store, camera, start_ms);
 "#,
+    // 2: sync, the HQ replica's state (`crate::sync::tables`).
+    crate::sync::tables::STEP,
 ];
 
 /// `STEPS[i]` in the dialect of a backend.

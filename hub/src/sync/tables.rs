@@ -1,0 +1,42 @@
+//! The sync side's tables (schema step 2): the HQ replica's state in the hub database, the
+//! same shape on PostgreSQL and SQLite. A slot row is one LWW field, causal length, per-site
+//! counter share or stocktake of the core's model; `seq` is the global change sequence it was
+//! last changed at (push channel, lag metrics).
+
+pub const STEP: &str = r#"
+CREATE TABLE hub_sync_slot (
+    scope text NOT NULL, collection text NOT NULL, key text NOT NULL, sub text NOT NULL,
+    kind bigint NOT NULL, owner bigint NOT NULL,
+    value {bytes} NOT NULL, hlc bigint NOT NULL, site bigint NOT NULL, seq bigint NOT NULL,
+    PRIMARY KEY (scope, collection, key, sub, kind, owner)
+);
+CREATE INDEX hub_sync_slot_scope_site ON hub_sync_slot (scope, site, hlc);
+CREATE INDEX hub_sync_slot_seq ON hub_sync_slot (seq);
+CREATE TABLE hub_sync_vector (
+    scope text NOT NULL, site bigint NOT NULL, hlc bigint NOT NULL,
+    PRIMARY KEY (scope, site)
+);
+CREATE TABLE hub_sync_peer_vector (
+    peer bigint NOT NULL, scope text NOT NULL, site bigint NOT NULL, hlc bigint NOT NULL,
+    PRIMARY KEY (peer, scope, site)
+);
+CREATE TABLE hub_sync_seen (
+    sender bigint NOT NULL, msg bigint NOT NULL,
+    PRIMARY KEY (sender, msg)
+);
+CREATE TABLE hub_sync_batch (
+    sender bigint NOT NULL, batch bigint NOT NULL, total bigint NOT NULL, received text NOT NULL,
+    PRIMARY KEY (sender, batch)
+);
+CREATE TABLE hub_sync_device (
+    public_key {bytes} PRIMARY KEY, store_id text NOT NULL, device_id text NOT NULL,
+    role text NOT NULL, delegated text NOT NULL, enrolled_ms bigint NOT NULL
+);
+CREATE TABLE hub_sync_identity (
+    id bigint PRIMARY KEY CHECK (id = 1), secret {bytes} NOT NULL, last_hlc bigint NOT NULL
+);
+CREATE TABLE hub_sync_change (
+    id bigint PRIMARY KEY CHECK (id = 1), seq bigint NOT NULL
+);
+INSERT INTO hub_sync_change (id, seq) VALUES (1, 0);
+"#;

@@ -1,0 +1,238 @@
+//! The hub's sync side, on real PostgreSQL and on SQLite (the same tests): two hub instances
+//! sharing one database serve a fleet; HQ authoring is a normal replica pushing through the
+//! hub; stores connected to different instances converge; one store never sees another's data;
+//! a push on one instance is announced on the other's event stream; a killed instance is
+//! replaced by the other behind the balancer; refusals are typed and change nothing.
+
+mod support;
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use aisle::sync::{Device, Role, SyncLink};
+use aisle::transport::{HttpSyncConfig, HttpSyncLink};
+use aisle::{Currency, Edge, EdgeConfig, Product};
+use support::{Balancer, Kind, TestDb, eur, get, post, start};
+
+const ADMIN: &str = "admin-secret";
+
+trait BodyText {
+    fn body_text(&self) -> String;
+}
+
+impl BodyText for support::Reply {
+    fn body_text(&self) -> String {
+        self.body.clone()
+    }
+}
+
+fn replica(dir: &std::path::Path, store: &str, device: &str) -> Edge {
+    Edge::open(dir.join(format!("{store}-{device}.db")), EdgeConfig::new(store, device, Currency::EUR)).unwrap()
+}
+
+/// Enrols `edge` at the hub (admin endpoint) and the hub at `edge` (its published card).
+fn enrol(base: &str, edge: &Edge) {
+    let card = edge.sync().identity().unwrap().to_json();
+    let r = post(&format!("{base}/v1/admin/devices"), &[("Authorization", &format!("Bearer {ADMIN}"))], card.as_bytes());
+    assert_eq!(r.status, 201, "{}", r.body_text());
+    let hub = get(&format!("{base}/v1/sync/identity"));
+    edge.sync().enroll(&Device::from_json(&hub.body_text()).unwrap()).unwrap();
+}
+
+fn round(edge: &Edge, base: &str) -> aisle::sync::RoundReport {
+    edge.sync().sync_with(&mut HttpSyncLink::new(&HttpSyncConfig::new(base)).unwrap()).unwrap()
+}
+
+fn fleet_converges(kind: Kind) {
+    let db = TestDb::new(kind, "sync_fleet");
+    let mut config = db.config();
+    config.admin_token = Some(ADMIN.into());
+    let a = start(config.clone());
+    let b = start(config);
+    let (ua, ub) = (format!("http://{}", a.addr()), format!("http://{}", b.addr()));
+    assert_eq!(get(&format!("{ua}/v1/sync/identity")).body_text(), get(&format!("{ub}/v1/sync/identity")).body_text(), "one HQ identity");
+
+    let dir = tempfile::tempdir().unwrap();
+    let author = replica(dir.path(), "hq", "pricing-tool");
+    author.sync().set_role(Role::Hq).unwrap();
+    let (r1, r2, other) = (replica(dir.path(), "s1", "r1"), replica(dir.path(), "s1", "r2"), replica(dir.path(), "s2", "r1"));
+    for e in [&author, &r1, &r2, &other] {
+        enrol(&ua, e);
+    }
+
+    // HQ publishes through instance A; r1 and the other store use A, r2 uses B.
+    author.catalog().upsert(&Product::new("BEER", "Beer 0.5 l", eur(120), "standard")).unwrap();
+    author.set_promotions_json(r#"[{"id":"HALF","rule":{"type":"percent_off","target":{"skus":["BEER"]},"percent":50}}]"#).unwrap();
+    round(&author, &ua);
+    for (e, u) in [(&r1, &ua), (&r2, &ub), (&other, &ua)] {
+        round(e, u);
+        assert_eq!(e.catalog().get("BEER").unwrap().price, eur(120));
+        assert_eq!(e.promotions().unwrap().len(), 1);
+    }
+
+    // Partitioned registers sell; r2 counts the shelf; a shared cart; the other store's stock.
+    r1.sync().stock_add("BEER", "shelf", 24).unwrap();
+    round(&r1, &ua);
+    round(&r2, &ub);
+    r1.sync().stock_add("BEER", "shelf", -3).unwrap();
+    r2.sync().stock_add("BEER", "shelf", -2).unwrap();
+    r2.sync().stocktake("BEER", "shelf", 20).unwrap();
+    r1.sync().cart_add("cart-7", "BEER", 1).unwrap();
+    r2.sync().cart_add("cart-7", "BEER", 1).unwrap();
+    other.sync().stock_add("BEER", "shelf", 99).unwrap();
+    author.catalog().upsert(&Product::new("BEER", "Beer 0.5 l", eur(130), "standard")).unwrap();
+    for _ in 0..2 {
+        round(&author, &ub);
+        round(&r1, &ua);
+        round(&r2, &ub);
+        round(&other, &ua);
+    }
+    for r in [&r1, &r2] {
+        assert_eq!(r.sync().stock_level("BEER", "shelf").unwrap(), 17);
+        assert_eq!(r.sync().cart_lines("cart-7").unwrap(), vec![("BEER".to_owned(), 2)]);
+        assert_eq!(r.catalog().get("BEER").unwrap().price, eur(130));
+    }
+    assert_eq!(r1.sync().digest().unwrap(), r2.sync().digest().unwrap());
+    assert_eq!(other.sync().digest_in("global").unwrap(), r1.sync().digest_in("global").unwrap());
+    assert_eq!(other.sync().stock_level("BEER", "shelf").unwrap(), 99);
+    assert_eq!(other.sync().stock_level_in("store:s1", "BEER", "shelf").unwrap(), 0, "another store's stock never leaves HQ");
+    assert!(other.sync().vector().unwrap().scopes().all(|s| s != "store:s1"));
+    assert!(db.scalar("SELECT count(*) FROM hub_sync_slot WHERE scope = 'store:s2'") > 0, "HQ holds every store");
+    b.shutdown();
+    a.shutdown();
+}
+
+#[test]
+fn fleet_converges_through_two_instances_postgres() {
+    fleet_converges(Kind::Postgres);
+}
+
+#[test]
+fn fleet_converges_through_two_instances_sqlite() {
+    fleet_converges(Kind::Sqlite);
+}
+
+/// Reads server-sent events from `base`/v1/sync/events until `want` arrives (10 s at most).
+struct Events(BufReader<TcpStream>);
+
+impl Events {
+    fn open(addr: std::net::SocketAddr) -> Events {
+        let mut s = TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        write!(s, "GET /v1/sync/events HTTP/1.1\r\nHost: hub\r\nAccept: text/event-stream\r\n\r\n").unwrap();
+        Events(BufReader::new(s))
+    }
+
+    /// The data of the next event named `name`.
+    fn next(&mut self, name: &str) -> i64 {
+        let mut current = String::new();
+        loop {
+            let mut line = String::new();
+            assert!(self.0.read_line(&mut line).unwrap() > 0, "event stream closed");
+            let line = line.trim_end();
+            if let Some(ev) = line.strip_prefix("event: ").or_else(|| line.strip_prefix("event:")) {
+                current = ev.trim().to_owned();
+            } else if let Some(data) = line.strip_prefix("data: ").or_else(|| line.strip_prefix("data:")) {
+                if current == name {
+                    return data.trim().parse().unwrap();
+                }
+            }
+        }
+    }
+}
+
+fn push_channel_and_failover(kind: Kind) {
+    let db = TestDb::new(kind, "sync_push");
+    let mut config = db.config();
+    config.admin_token = Some(ADMIN.into());
+    let a = start(config.clone());
+    let b = start(config);
+    let ua = format!("http://{}", a.addr());
+    let dir = tempfile::tempdir().unwrap();
+    let author = replica(dir.path(), "hq", "pricing-tool");
+    author.sync().set_role(Role::Hq).unwrap();
+    let r1 = replica(dir.path(), "s1", "r1");
+    enrol(&ua, &author);
+    enrol(&ua, &r1);
+
+    // A store listening on instance B hears of a price published through instance A.
+    let mut events = Events::open(b.addr());
+    let hello = events.next("hello");
+    author.catalog().upsert(&Product::new("TEA", "Tea", eur(250), "reduced")).unwrap();
+    round(&author, &ua);
+    let change = events.next("change");
+    assert!(change > hello, "change {change} after hello {hello}");
+    assert!(get(&format!("http://{}/metrics", b.addr())).body_text().contains("aisle_hub_push_connections 1"));
+
+    // Behind a balancer, instance A dies; the store's next round is served by B.
+    let lb = Balancer::start(vec![a.addr(), b.addr()]);
+    let via = format!("http://{}", lb.addr);
+    round(&r1, &via);
+    assert_eq!(r1.catalog().get("TEA").unwrap().price, eur(250));
+    a.abort();
+    author.catalog().upsert(&Product::new("TEA", "Tea", eur(275), "reduced")).unwrap();
+    round(&author, &via);
+    round(&r1, &via);
+    assert_eq!(r1.catalog().get("TEA").unwrap().price, eur(275));
+    b.shutdown();
+}
+
+#[test]
+fn push_channel_and_failover_postgres() {
+    push_channel_and_failover(Kind::Postgres);
+}
+
+#[test]
+fn push_channel_and_failover_sqlite() {
+    push_channel_and_failover(Kind::Sqlite);
+}
+
+fn refusals_change_nothing(kind: Kind) {
+    let db = TestDb::new(kind, "sync_refusals");
+    let mut config = db.config();
+    config.admin_token = Some(ADMIN.into());
+    let hub = start(config);
+    let base = format!("http://{}", hub.addr());
+    let dir = tempfile::tempdir().unwrap();
+    let r1 = replica(dir.path(), "s1", "r1");
+    enrol(&base, &r1);
+    r1.sync().stock_add("MILK", "shelf", 5).unwrap();
+    round(&r1, &base);
+    let slots = db.scalar("SELECT count(*) FROM hub_sync_slot");
+    assert!(slots > 0);
+
+    // Not enrolled: refused with the core's code.
+    let stranger = replica(dir.path(), "s1", "r9");
+    stranger.sync().enroll(&Device::from_json(&get(&format!("{base}/v1/sync/identity")).body_text()).unwrap()).unwrap();
+    stranger.sync().stock_add("MILK", "shelf", 1000).unwrap();
+    let err = stranger.sync().sync_with(&mut HttpSyncLink::new(&HttpSyncConfig::new(&*base)).unwrap()).unwrap_err();
+    assert!(err.to_string().contains("SYNC_UNKNOWN_DEVICE"), "{err}");
+    // Garbage, a forged push and a replayed request.
+    let r = post(&format!("{base}/v1/sync/exchange"), &[], b"garbage");
+    assert_eq!((r.status, r.json()["code"].as_str().unwrap().to_owned()), (400, "SYNC_DECODE".to_owned()));
+    let r = post(&format!("{base}/v1/sync/push"), &[], &aisle::sync::frame_messages(&[b"not a chunk".as_slice()]));
+    assert_eq!(r.status, 400);
+    let request = r1.sync().request().unwrap();
+    let mut link = HttpSyncLink::new(&HttpSyncConfig::new(&*base)).unwrap();
+    link.exchange(&request).unwrap();
+    let err = link.exchange(&request).unwrap_err();
+    assert!(err.to_string().contains("SYNC_REPLAY"), "{err}");
+    // Enrolment needs the admin token.
+    let r = post(&format!("{base}/v1/admin/devices"), &[], stranger.sync().identity().unwrap().to_json().as_bytes());
+    assert_eq!(r.status, 401);
+    let r = post(&format!("{base}/v1/admin/devices"), &[("Authorization", &format!("Bearer {ADMIN}"))], b"{}");
+    assert_eq!((r.status, r.json()["code"].as_str().unwrap().to_owned()), (400, "INVALID_ARGUMENT".to_owned()));
+    assert_eq!(db.scalar("SELECT count(*) FROM hub_sync_slot"), slots, "nothing refused was written");
+    hub.shutdown();
+}
+
+#[test]
+fn refusals_change_nothing_postgres() {
+    refusals_change_nothing(Kind::Postgres);
+}
+
+#[test]
+fn refusals_change_nothing_sqlite() {
+    refusals_change_nothing(Kind::Sqlite);
+}
