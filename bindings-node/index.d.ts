@@ -6,6 +6,7 @@
 // re-exports them and imports the ones the Rust API names.
 export * from './types'
 import type {
+  AnalyticsConfig,
   Customer,
   DeviceCard,
   DiscountInput,
@@ -13,6 +14,7 @@ import type {
   Exchange,
   ExporterConfig,
   IngestReport,
+  Insight,
   ManualDiscount,
   MoneyInput,
   PayloadFormat,
@@ -132,6 +134,22 @@ export declare class Cart {
   subtotal(): Money
   /** Total number of items (sum of the quantities). */
   itemCount(): number
+}
+
+/** Runs the current model on frames; the model can be replaced between frames. */
+export declare class Detector {
+  constructor(model: Model)
+  /**
+   * The objects in one frame, best first, in frame pixels. Reads `frame.data` in place and
+   * runs on this thread (tens to hundreds of ms): `detectAsync` keeps the event loop free.
+   */
+  detect(frame: Frame): Array<Detection>
+  /** `detect` as a Promise: the pixels are copied now, inference runs on the thread pool. */
+  detectAsync(frame: Frame): Promise<Array<Detection>>
+  /** The model in use now. */
+  get model(): Model
+  /** Installs `model` from the next frame on; returns the one it replaces. */
+  replaceModel(model: Model): Model
 }
 
 /**
@@ -320,6 +338,34 @@ export declare class LanServer {
 }
 
 /**
+ * A loaded, hash-verified detection model. Share it: a detector and any number of pipelines
+ * can run the same one.
+ */
+export declare class Model {
+  /**
+   * Loads the model a descriptor file names (relative to the descriptor) and checks its
+   * SHA-256: `MODEL_DESCRIPTOR_INVALID`, `MODEL_HASH_MISMATCH`, `MODEL_IO`, `MODEL_INVALID`.
+   */
+  static load(path: string): Model
+  /** `load` as a Promise: tract reads and optimises the graph on the thread pool. */
+  static loadAsync(path: string): Promise<Model>
+  /**
+   * A model from its descriptor (an object or JSON text; its `model` field is not needed)
+   * and the model file's bytes.
+   */
+  static fromBytes(descriptor: Record<string, unknown> | string, data: Uint8Array): Model
+  get name(): string
+  /** SHA-256 of the model file (lowercase hex), verified equal to the descriptor's. */
+  get sha256(): string
+  /** Class names by index: a detection's `classId` indexes this. */
+  get classes(): Array<string>
+  /** What was changed in the graph at load time so tract runs it (usually empty). */
+  get fixes(): Array<string>
+  /** The descriptor (the JSON object of the `.model.json` file). */
+  descriptor(): Record<string, unknown>
+}
+
+/**
  * An exact amount of money: whole minor units (cents, pence, yen) of one ISO-4217 currency.
  * Immutable: arithmetic returns a new `Money`. Never a float.
  */
@@ -375,6 +421,57 @@ export declare class Money {
    * to exactly this amount (4 cents over `[1, 1, 1]` is 1, 1, 2 cents).
    */
   allocate(weights: Array<number>): Array<Money>
+}
+
+/**
+ * One camera: a worker thread runs detector → tracker → analytics on the frames pushed,
+ * behind a bounded queue, and appends each interval's insight to a forward stream.
+ */
+export declare class Pipeline {
+  /**
+   * Starts the pipeline of the camera `analytics.camera` (an object or JSON text; bad ones
+   * are `ANALYTICS_CONFIG_INVALID` naming the field). Insights go to the store's stream
+   * `options.stream` (default `'vision'`).
+   */
+  constructor(edge: Edge, model: Model, analytics: AnalyticsConfig | string, options?: PipelineOptions | undefined | null)
+  get camera(): string
+  /** The forward stream insights go to. */
+  get stream(): string
+  /** The model in use now. */
+  get model(): Model
+  /**
+   * Queues a copy of the frame and returns at once: `'queued'`, or `'dropped_oldest'` when
+   * the queue was full and its oldest frame was dropped (and counted) for this one.
+   */
+  push(frame: Frame): 'queued' | 'dropped_oldest'
+  /**
+   * Queues a copy of the frame, waiting for room instead of dropping (recorded video, files):
+   * blocks this thread; `pushBlockingAsync` waits on the thread pool.
+   */
+  pushBlocking(frame: Frame): void
+  /**
+   * `pushBlocking` as a Promise: the pixels are copied now, the wait for room is off the
+   * event loop. Await each before the next to keep the frames in order.
+   */
+  pushBlockingAsync(frame: Frame): Promise<void>
+  /** Installs `model` from the next frame on (the camera does not stop); returns the old one. */
+  replaceModel(model: Model): Model
+  stats(): PipelineStats
+  /**
+   * Waits (blocking) until the queue is empty and no frame is in progress; whether it got
+   * there within `timeoutMs`.
+   */
+  waitIdle(timeoutMs: number): boolean
+  /** `waitIdle` as a Promise, waiting on the thread pool. */
+  waitIdleAsync(timeoutMs: number): Promise<boolean>
+  /**
+   * Stops the camera: queued frames are processed (or dropped and counted, `discard`), the
+   * interval in progress is flushed to the stream, the worker is joined. A second stop
+   * returns the same report. Blocks while the queue drains: `stopAsync` does not.
+   */
+  stop(discard?: boolean | undefined | null): StopReport
+  /** `stop` as a Promise, joining the worker on the thread pool. */
+  stopAsync(discard?: boolean | undefined | null): Promise<StopReport>
 }
 
 /**
@@ -628,6 +725,14 @@ export interface ApplyReport {
   batchComplete: boolean
 }
 
+/** A box in frame pixels: `x0 <= x1`, `y0 <= y1`. */
+export interface BBox {
+  x0: number
+  y0: number
+  x1: number
+  y1: number
+}
+
 /**
  * One line of a cart, at its resolved price (price lists, manual override), before
  * promotions, manual discounts and tax: `cart.price()` has those.
@@ -661,6 +766,20 @@ export interface CompactReport {
   removedSlots: number
   /** Deleted records whose delete is not yet seen everywhere. */
   waiting: number
+}
+
+/** Decodes JPEG or PNG bytes into an RGB frame. */
+export declare function decodeImage(bytes: Uint8Array, timestampMs?: number | undefined | null): Frame
+
+/** One object found in a frame. */
+export interface Detection {
+  /** Index into the model's `classes`. */
+  classId: number
+  label: string
+  /** 0..1. */
+  score: number
+  bbox: BBox
+  keypoints: Array<Point>
 }
 
 /**
@@ -738,6 +857,20 @@ export interface ForwardRecordInput {
   payload: Uint8Array
 }
 
+/**
+ * One picture: `height` rows of `stride` bytes (default: packed, `width × bytes per pixel`)
+ * in `data`, pixels in `format` (default `'rgb'`), taken at `timestampMs` (default 0, your
+ * clock). `data` is read in place by the synchronous calls.
+ */
+export interface Frame {
+  data: Uint8Array
+  width: number
+  height: number
+  stride?: number
+  format?: 'rgb' | 'bgr' | 'rgba' | 'bgra'
+  timestampMs?: number
+}
+
 /** An HTTP answer for `handleHttp`. */
 export interface HttpReply {
   status: number
@@ -755,6 +888,12 @@ export interface HubOptions {
   /** Budget of one request in ms (default 30 000). */
   timeoutMs?: number
 }
+
+/**
+ * Reads and decodes a JPEG or PNG file into an RGB frame (greyscale and alpha become RGB);
+ * `IMAGE_INVALID` for anything else.
+ */
+export declare function loadImage(path: string, timestampMs?: number | undefined | null): Frame
 
 /**
  * An amount as data, the way results carry it: `{ minor: 606, currency: "EUR" }` is 6.06 EUR.
@@ -776,6 +915,46 @@ export interface PeerStatus {
   failures: number
   lastRound?: RoundReport
   lastError?: SyncFailure
+}
+
+/** How a pipeline is set up besides its model and analytics. */
+export interface PipelineOptions {
+  /** Frames held waiting, 1..=256 (default 2): beyond it the oldest is dropped and counted. */
+  queueCapacity?: number
+  /**
+   * The store's forward stream insights go to (default `'vision'`; created durable,
+   * drop-oldest, if missing).
+   */
+  stream?: string
+}
+
+/**
+ * A pipeline's counters since it started. `framesIn = framesProcessed + framesFailed +
+ * framesDropped + queued (+ 1 while a frame is being processed)`.
+ */
+export interface PipelineStats {
+  framesIn: number
+  framesProcessed: number
+  framesFailed: number
+  framesDropped: number
+  queued: number
+  queueCapacity: number
+  queuedMax: number
+  /** Total ms in inference, and in tracking + analytics. */
+  inferenceMs: number
+  trackingMs: number
+  insights: number
+  insightBytes: number
+  insightsFailed: number
+  modelReplacements: number
+  tracker: TrackerStats
+  lastError?: string
+}
+
+/** A keypoint in frame pixels (face landmarks: eyes, nose, mouth corners). */
+export interface Point {
+  x: number
+  y: number
 }
 
 /**
@@ -872,6 +1051,15 @@ export interface SharedCartLine {
  */
 export type SoldBy = 'unit' | 'weight'
 
+/** What a stopped pipeline leaves. */
+export interface StopReport {
+  stats: PipelineStats
+  /** Frames dropped by this stop (`discard: true`). */
+  discarded: number
+  /** The interval in progress at the stop, flushed (and appended to the stream). */
+  finalInsight?: Insight | null
+}
+
 /**
  * `"gift_card"` or `"store_credit"`: the two kinds of stored value (a gift card and a store
  * credit may share an id).
@@ -912,4 +1100,14 @@ export interface SyncStats {
   slots: number
   dataBytes: number
   metadataBytes: number
+}
+
+/** The tracker's counters. */
+export interface TrackerStats {
+  frames: number
+  confirmed: number
+  evicted: number
+  expired: number
+  matchedHigh: number
+  high: number
 }

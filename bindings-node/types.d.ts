@@ -6,7 +6,8 @@
 // percents as decimal text ("12.5"). So `cart.price()` is the same object in Node as the
 // dict Python gets and the JSON Kotlin gets. Keep this file in step with the serde types in
 // core/src/commerce/ (pricing.rs, sale.rs, receipt.rs, tender.rs, settings.rs, promotions/,
-// stored_value.rs) and core/src/forward/ (config.rs, status.rs, ingest.rs); tsc type-checks
+// stored_value.rs), core/src/forward/ (config.rs, status.rs, ingest.rs) and core/src/vision/
+// (analytics.rs, insights.rs); tsc type-checks
 // test/sample.ts against it in `npm test`.
 
 import type { Money, MoneyValue, RoundingMode, StoredValueKind } from './index'
@@ -807,3 +808,84 @@ export interface DeviceCard {
 
 /** A customer field's value in sync: `null`, an integer, a string or bytes (a `Buffer`). */
 export type SyncValue = null | number | string | Uint8Array
+
+// ---- edge vision ------------------------------------------------------------------------------
+
+export type ZoneKind = 'area' | 'queue' | 'interaction'
+
+/** A counting line: a finite segment in frame pixels. Crossing from its left to its right
+ * (looking from `from` to `to`, y down) is `in`. */
+export interface LineConfig {
+  name: string
+  from: [number, number]
+  to: [number, number]
+  /** A side counts only once the person is this far from the line (default 10 px). */
+  hysteresis_px?: number
+}
+
+/** A polygon zone (at least 3 vertices, frame pixels). */
+export interface ZoneConfig {
+  name: string
+  polygon: Array<[number, number]>
+  /** Default `'area'`; a queue zone's occupancy is the queue length. */
+  kind?: ZoneKind
+}
+
+/** A camera's analytics (docs/vision.md); only `camera` is required. */
+export interface AnalyticsConfig {
+  camera: string
+  lines?: LineConfig[]
+  zones?: ZoneConfig[]
+  /** Insight interval, ms (default 60000, at least 1000). */
+  interval_ms?: number
+  /** Counts from 1 to min_count - 1 are reported as null. */
+  min_count?: number
+  anchor?: 'bottom_centre' | 'centre'
+  /** Only these class ids count (empty: all). */
+  classes?: number[]
+  /** A track unseen this long is over (default 2000 ms). */
+  track_timeout_ms?: number
+}
+
+/** Crossings of one line in an interval; `null`: suppressed (below min_count) or unknown. */
+export interface LineInsight {
+  name: string
+  in: number | null
+  out: number | null
+}
+
+export interface ZoneInsight {
+  name: string
+  kind: ZoneKind
+  entries: number | null
+  occupancy_mean: number | null
+  occupancy_max: number | null
+  visits: number | null
+  dwell_p50_ms: number | null
+  dwell_p90_ms: number | null
+}
+
+/** One interval's aggregates of one camera (`frames === 0`: a gap report). No pixels, boxes or ids. */
+export interface Insight {
+  camera: string
+  start_ms: number
+  end_ms: number
+  frames: number
+  lines: LineInsight[]
+  zones: ZoneInsight[]
+}
+
+/** A record of a vision stream: `JSON.parse(Buffer.from(record.payload).toString())`
+ * (docs/schemas/vision-insight.schema.json). */
+export interface VisionInsightEvent {
+  type: 'VisionInsight'
+  version: number
+  /** The end of the interval. */
+  at_ms: number
+  data: Insight & {
+    /** Frames the pipeline dropped since the previous event. */
+    frames_dropped: number
+    /** The model that saw the interval's last frame. */
+    model: string
+  }
+}

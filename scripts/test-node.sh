@@ -2,8 +2,8 @@
 # Builds the Node binding (debug, in the shared workspace target dir) and runs its tests
 # against the real native addon: drift check of the committed index.d.ts/index.js, tsc on the
 # TypeScript samples, and the node:test suites, including reading a store file written by the
-# Rust core and the shared commerce vectors (tests/vectors/commerce). Needs only node, npm and
-# cargo. Run from anywhere; exits non-zero on any failure.
+# Rust core, the shared commerce vectors (tests/vectors/commerce) and the vision models
+# (scripts/models.sh, $AISLE_MODELS). Needs only node, npm and cargo. Run from anywhere; exits non-zero on any failure.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -28,6 +28,11 @@ trap 'rm -rf "$tmp"' EXIT
 fixture="$tmp/rust-fixture.db"
 echo "test-node: writing the Rust fixture"
 (cd "$root" && cargo run -q -p aisle-examples --bin write_fixture -- "$fixture")
+
+# The real models and photos of test/vision.test.mjs (cheap when cached).
+export AISLE_MODELS="${AISLE_MODELS:-$root/target/models}"
+echo "test-node: vision models in $AISLE_MODELS"
+bash "$root/scripts/models.sh" ensure
 
 echo "test-node: npm test"
 (cd "$pkg" && AISLE_RUST_FIXTURE="$fixture" AISLE_REQUIRE_RUST_FIXTURE=1 npm test)

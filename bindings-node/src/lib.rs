@@ -16,6 +16,8 @@ mod store;
 mod stored_value;
 mod sync;
 mod task;
+#[cfg(feature = "vision")]
+mod vision;
 
 pub use commerce::{CartStatus, RefundTo};
 pub use error::Code;
@@ -24,6 +26,8 @@ pub use money::{Money, MoneyValue};
 pub use store::{Cart, CartLine, Edge, EdgeConfig, Product, SoldBy, StoreStats};
 pub use stored_value::{StoredValue, StoredValueKind};
 pub use sync::{LanServer, Sync, Syncer};
+#[cfg(feature = "vision")]
+pub use vision::{BBox, Detection, Detector, Frame, Model, Pipeline, PipelineOptions, PipelineStats, Point, StopReport, TrackerStats};
 
 use napi::bindgen_prelude::{AsyncTask, Unknown};
 use napi_derive::napi;

@@ -251,3 +251,23 @@ void [account, balance, entries, accounts, moved, linked, paidOut, toAccount]
 void [seq, seqs, records, configs, running, statuses, lastError, forwarding, report, high, family, flushed]
 void [found, firstTotal, minor, exact, big, text, rounded, parts, stats, ids, codes]
 void [stored, promosJson, lists, scanned, grams, customer, status, line, total, totalMinor, change, receipt, printed, refund, receipts, due, resultJson]
+
+// ---- edge vision ----
+import { Detector, Model, Pipeline, loadImage } from '@aisle/core'
+import type { AnalyticsConfig, Detection, Frame, PipelineStats, StopReport, VisionInsightEvent } from '@aisle/core'
+const personModel: Model = Model.load('target/models/person-ssdlite.model.json')
+const photo: Frame = loadImage('target/models/city.jpg', 0)
+const cameraFrame: Frame = { data: new Uint8Array(640 * 480 * 4), width: 640, height: 480, format: 'bgra', timestampMs: 33 }
+const people: Detection[] = new Detector(personModel).detect(photo)
+const firstBox: number = people[0].bbox.x1 - people[0].bbox.x0
+const laterPeople: Promise<Detection[]> = new Detector(personModel).detectAsync(cameraFrame)
+const entrance: AnalyticsConfig = { camera: 'entrance-1', lines: [{ name: 'door', from: [100, 400], to: [540, 400] }] }
+const camera = new Pipeline(edge, personModel, entrance, { queueCapacity: 2 })
+const pushedFrame: 'queued' | 'dropped_oldest' = camera.push(cameraFrame)
+const cameraStats: PipelineStats = camera.stats()
+const stopped: Promise<StopReport> = camera.stopAsync()
+const insightEvents: VisionInsightEvent[] = edge.streams().read('vision', 0, 100).map((r) => JSON.parse(String.fromCharCode(...r.payload)) as VisionInsightEvent)
+const footfallIn: number | null = insightEvents[0].data.lines[0].in
+// @ts-expect-error: a pixel format is 'rgb', 'bgr', 'rgba' or 'bgra'
+camera.push({ data: new Uint8Array(3), width: 1, height: 1, format: 'yuv' })
+void [people, firstBox, laterPeople, pushedFrame, cameraStats, stopped, footfallIn]
