@@ -236,3 +236,54 @@ fn refusals_change_nothing_postgres() {
 fn refusals_change_nothing_sqlite() {
     refusals_change_nothing(Kind::Sqlite);
 }
+
+fn a_published_price_is_pushed_to_a_syncing_store(kind: Kind) {
+    use aisle::transport::{HubWatch, Syncer, SyncerConfig};
+    let db = TestDb::new(kind, "sync_watch");
+    let mut config = db.config();
+    config.admin_token = Some(ADMIN.into());
+    let a = start(config.clone());
+    let b = start(config);
+    let (ua, ub) = (format!("http://{}", a.addr()), format!("http://{}", b.addr()));
+    let dir = tempfile::tempdir().unwrap();
+    let author = replica(dir.path(), "hq", "pricing-tool");
+    author.sync().set_role(Role::Hq).unwrap();
+    let r1 = replica(dir.path(), "s1", "r1");
+    enrol(&ua, &author);
+    enrol(&ua, &r1);
+
+    // The store syncs with B once a minute, and listens to B's events.
+    let syncer = Syncer::start(r1.sync(), vec![Box::new(HttpSyncLink::new(&HttpSyncConfig::new(&*ub)).unwrap())], SyncerConfig {
+        interval_ms: 60_000,
+        backoff_max_ms: 60_000,
+    })
+    .unwrap();
+    let waker = syncer.waker();
+    let watch = HubWatch::start(&ub, move |_| waker.wake()).unwrap();
+    assert!(support::wait_until(Duration::from_secs(20), || syncer.status()[0].rounds >= 1 && watch.connects() >= 1));
+    let rounds = syncer.status()[0].rounds;
+
+    // Published through A: B announces it, the store's syncer runs a round long before its minute.
+    author.catalog().upsert(&Product::new("COFFEE", "Coffee", eur(899), "reduced")).unwrap();
+    round(&author, &ua);
+    assert!(
+        support::wait_until(Duration::from_secs(20), || r1.catalog().get("COFFEE").is_ok()),
+        "the price never arrived: {:?}",
+        syncer.status()
+    );
+    assert!(syncer.status()[0].rounds > rounds);
+    watch.stop();
+    syncer.stop();
+    b.shutdown();
+    a.shutdown();
+}
+
+#[test]
+fn a_published_price_is_pushed_to_a_syncing_store_postgres() {
+    a_published_price_is_pushed_to_a_syncing_store(Kind::Postgres);
+}
+
+#[test]
+fn a_published_price_is_pushed_to_a_syncing_store_sqlite() {
+    a_published_price_is_pushed_to_a_syncing_store(Kind::Sqlite);
+}

@@ -43,6 +43,21 @@ struct State {
     status: Vec<PeerStatus>,
 }
 
+/// Wakes a [`Syncer`] (cheap to clone; does nothing once the syncer stopped).
+#[derive(Clone)]
+pub struct SyncerWaker {
+    shared: Arc<(Mutex<State>, Condvar)>,
+}
+
+impl SyncerWaker {
+    /// Runs a round with every peer now.
+    pub fn wake(&self) {
+        let (lock, cv) = &*self.shared;
+        lock.lock().unwrap_or_else(|p| p.into_inner()).wake = true;
+        cv.notify_all();
+    }
+}
+
 /// A thread running [`Replication::sync_with`] against each peer.
 pub struct Syncer {
     shared: Arc<(Mutex<State>, Condvar)>,
@@ -76,9 +91,12 @@ impl Syncer {
     /// Runs a round with every peer now (backoff included), e.g. after a local write that
     /// should travel at once or when the network comes back.
     pub fn sync_now(&self) {
-        let (lock, cv) = &*self.shared;
-        lock.lock().unwrap_or_else(|p| p.into_inner()).wake = true;
-        cv.notify_all();
+        self.waker().wake();
+    }
+
+    /// A handle that can wake this syncer from another thread (e.g. a [`super::HubWatch`]).
+    pub fn waker(&self) -> SyncerWaker {
+        SyncerWaker { shared: self.shared.clone() }
     }
 
     /// Stops after the round in progress, if any.
