@@ -153,6 +153,19 @@ impl<'a> Frame<'a> {
 }
 
 impl Frame<'static> {
+    /// A frame that owns `pixels` (checked as [`Frame::new`] checks them, not copied): for a
+    /// buffer handed over whole, e.g. across an FFI boundary into a pipeline's queue.
+    pub fn from_vec(
+        pixels: Vec<u8>,
+        width: u32,
+        height: u32,
+        stride: usize,
+        format: PixelFormat,
+        timestamp_ms: i64,
+    ) -> Result<Frame<'static>> {
+        Frame::checked(Cow::Owned(pixels), width, height, stride, format, timestamp_ms)
+    }
+
     /// Decodes a JPEG or PNG (greyscale and alpha become RGB) into an owned RGB frame.
     pub fn decode(bytes: &[u8], timestamp_ms: i64) -> Result<Frame<'static>> {
         Frame::decode_named(bytes, "image bytes", timestamp_ms)
