@@ -408,6 +408,15 @@ pub(crate) trait SlotStore {
     fn entity_slots(&mut self, scope: &str, collection: &str, key: &str) -> R<Vec<Slot>>;
     fn get(&mut self, key: &SlotKey) -> R<Option<Slot>>;
     fn put(&mut self, slot: Slot) -> R<()>;
+    /// Joins slots of one entity (same scope, collection and key) into the stored ones; how
+    /// many changed anything.
+    fn merge_entity(&mut self, incoming: Vec<Slot>) -> R<usize> {
+        let mut changed = 0;
+        for s in incoming {
+            changed += usize::from(self.merge_in(s)?);
+        }
+        Ok(changed)
+    }
     /// Joins `incoming` into the stored slot (or stores it); true if that changed anything.
     fn merge_in(&mut self, incoming: Slot) -> R<bool> {
         match self.get(&incoming.key)? {
@@ -649,20 +658,24 @@ impl Ctx<'_> {
         let vector = self.store.vector()?;
         let mut report = ApplyReport { from: label, received: ch.slots.len(), ..ApplyReport::default() };
         let mut touched = BTreeSet::new();
-        // Slots arrive in key order, so an entity's slots are neighbours: name it once.
-        let mut last: Option<Touched> = None;
-        for s in std::mem::take(&mut ch.slots) {
-            if vector.covers(&s.key.scope, s.stamp) {
-                continue;
+        // Slots arrive in key order, so an entity's slots are neighbours: they are joined
+        // together (one read of the entity's stored slots) and the entity is named once.
+        let mut group: Vec<Slot> = Vec::new();
+        let mut slots = std::mem::take(&mut ch.slots).into_iter().filter(|s| !vector.covers(&s.key.scope, s.stamp)).peekable();
+        while let Some(s) = slots.next() {
+            let same = |n: &Slot| n.key.key == s.key.key && n.key.collection == s.key.collection && n.key.scope == s.key.scope;
+            let mut next = Vec::new();
+            while let Some(n) = slots.next_if(|n| same(n)) {
+                next.push(n);
             }
-            let known = last.as_ref().is_some_and(|t| t.key == s.key.key && t.collection == s.key.collection && t.scope == s.key.scope);
-            let entity = (!known).then(|| Touched { scope: s.key.scope.clone(), collection: s.key.collection.clone(), key: s.key.key.clone() });
-            if self.store.merge_in(s)? {
-                report.changed += 1;
-                if let Some(t) = entity {
-                    touched.insert(t.clone());
-                    last = Some(t);
-                }
+            let entity = Touched { scope: s.key.scope.clone(), collection: s.key.collection.clone(), key: s.key.key.clone() };
+            group.clear();
+            group.push(s);
+            group.append(&mut next);
+            let changed = self.store.merge_entity(std::mem::take(&mut group))?;
+            if changed > 0 {
+                report.changed += changed;
+                touched.insert(entity);
             }
         }
         self.store.note_peer_vector(sender.site(), &ch.sender_vector)?;
