@@ -168,7 +168,9 @@ impl Db {
     fn create(admin: &str, mode: &str) -> Db {
         let name = format!("hub_load_{mode}_{}", std::process::id());
         let mut c = postgres::Client::connect(admin, postgres::NoTls).unwrap_or_else(|e| die(&format!("{admin}: {e}")));
-        c.batch_execute(&format!("DROP DATABASE IF EXISTS {name}; CREATE DATABASE {name}")).unwrap();
+        // Two statements: several in one call would run as one transaction, which DROP DATABASE refuses.
+        c.batch_execute(&format!("DROP DATABASE IF EXISTS {name}")).unwrap();
+        c.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
         let (base, _) = admin.rsplit_once('/').unwrap_or_else(|| die("the URL names no database"));
         Db { admin: admin.to_owned(), url: format!("{base}/{name}"), name }
     }
