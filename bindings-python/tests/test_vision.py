@@ -290,3 +290,16 @@ def test_bad_pipeline_settings_are_typed(tmp_path: Path, person: vision.Model) -
     with pytest.raises(aisle.InvalidArgumentError):
         camera.wait_idle(-1.0)
     assert camera.stop(discard=True)["stats"]["frames_in"] == 0
+
+
+def test_the_docs_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "python.md").read_text(encoding="utf-8")
+    section = doc.split("\n## Vision\n", 1)[1].split("\n## ", 1)[0]
+    example = section.split("```python\n", 1)[1].split("```", 1)[0]
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("AISLE_MODELS", str(MODELS))
+    ns: dict[str, Any] = {}
+    exec(compile(example, "docs/python.md", "exec"), ns)
+    assert ns["people"] and ns["stats"]["frames_processed"] == 20
+    assert [e["data"]["frames"] for e in ns["insights"]] == [10, 10]
+    assert sum(e["data"]["lines"][0]["in"] for e in ns["insights"]) >= 2
