@@ -2,8 +2,10 @@
 //!
 //! Opens a store in a fresh file, sets its tax regime, tender policy and promotions, loads a
 //! catalog with barcodes and weighed goods, rings up baskets that exercise promotions, tax,
-//! split tenders, a gift card, a return and an exchange, prints the receipts, reopens the file to show what was stored,
-//! and prints a summary. Each capability adds its part (forwarding, sync, vision) as it lands.
+//! split tenders, a gift card, a return and an exchange, prints the receipts, forwards every
+//! sale to HQ's hub (the real `aisle-hub`, on a SQLite file) once the link is back, syncs prices,
+//! promotions and stock with the hub and over the store LAN, reopens the file to show what was
+//! stored, and prints a summary.
 //!
 //! Usage: `store_day [PATH]` (default `target/store-day/store.db`, recreated on every run).
 
@@ -14,11 +16,11 @@ use aisle::commerce::settings::StoreSettings;
 use aisle::commerce::tax::TaxRegime;
 use aisle::commerce::tender::{CardAuth, CashRounding, OfflinePolicy, TenderInput, TenderPolicy};
 use aisle::commerce::{Customer, RefundTo, ReturnItem, Sale, StoredValueKind};
-use aisle::forward::{ExporterConfig, HttpSink, Ingest, RetryPolicy, SinkConfig};
+use aisle::forward::{ExporterConfig, HttpSink, RetryPolicy, SinkConfig};
 use aisle::sync::Role;
 use aisle::transport::{HttpSyncConfig, HttpSyncLink, LanLink, LanServer};
 use aisle::{Currency, Edge, EdgeConfig, Money, Percent, Product, RoundingMode};
-use aisle_examples::{Faults, IngestServer, SyncHub};
+use aisle_hub::{Hub, HubConfig, RunningHub};
 
 type AnyResult<T> = Result<T, Box<dyn std::error::Error>>;
 
@@ -89,7 +91,7 @@ fn run() -> AnyResult<()> {
     let mut hq = ExporterConfig::new(
         "hq",
         SinkConfig::Http(HttpSink {
-            url: format!("http://127.0.0.1:{hq_port}/ingest"),
+            url: format!("http://127.0.0.1:{hq_port}/v1/ingest"),
             format: Default::default(),
             compression: aisle::forward::Compression::Zstd,
             headers: vec![("Authorization".into(), "Bearer store-042".into())],
@@ -217,28 +219,31 @@ fn run() -> AnyResult<()> {
     sales.push(exchange.refund);
     sales.push(exchange.sale);
 
-    // The link comes back: HQ's ingest applies every event once (it also drops a connection
-    // after applying now and then; the retry is deduplicated).
+    // The link comes back: HQ's hub (the real aisle-hub, on a SQLite file) applies every event
+    // exactly once into its SQL tables.
     println!();
     println!("== link to HQ is back ==");
     print_status(&streams)?;
-    let hq_events = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
-    let counter = hq_events.clone();
-    let hq_server = IngestServer::start(
-        hq_port,
-        std::sync::Arc::new(Ingest::open_in_memory()?),
-        Faults { drop_after: 0.3, seed: 42, ..Faults::default() },
-        move |batch| {
-            counter.fetch_add(batch.records.len() as u64, std::sync::atomic::Ordering::SeqCst);
-        },
-    )?;
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).map_or_else(|| PathBuf::from("."), PathBuf::from);
+    let hub_db = dir.join("hq-hub.db");
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(dir.join(format!("hq-hub.db{suffix}")));
+    }
+    let mut hub_config = HubConfig::new(format!("sqlite:{}", hub_db.display()));
+    hub_config.listen = std::net::SocketAddr::from(([127, 0, 0, 1], hq_port));
+    hub_config.worker_threads = Some(2);
+    let hub = Hub::start(hub_config)?;
     let t = std::time::Instant::now();
     let drained = streams.flush(std::time::Duration::from_secs(30))?;
+    let hq = rusqlite::Connection::open(&hub_db)?;
+    let count = |sql: &str| -> AnyResult<i64> { Ok(hq.query_row(sql, [], |r| r.get(0))?) };
     println!(
-        "forwarded in {} ms: HQ applied {} events exactly once ({} duplicate deliveries skipped){}",
+        "forwarded in {} ms to the hub at {}: {} events, {} sales, {} payments in its tables{}",
         t.elapsed().as_millis(),
-        hq_events.load(std::sync::atomic::Ordering::SeqCst),
-        hq_server.seen.duplicate_records.load(std::sync::atomic::Ordering::SeqCst),
+        hub.url(),
+        count("SELECT count(*) FROM hub_event")?,
+        count("SELECT count(*) FROM hub_sale")?,
+        count("SELECT count(*) FROM hub_payment")?,
         if drained { "" } else { " — NOT DRAINED" }
     );
     print_status(&streams)?;
@@ -247,13 +252,22 @@ fn run() -> AnyResult<()> {
     }
 
     // Sync: HQ publishes prices and promotions, the registers converge over the hub and the LAN.
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).map_or_else(|| PathBuf::from("."), PathBuf::from);
-    sales.push(sync_day(&edge, &dir, &config)?);
+    sales.push(sync_day(&edge, &dir, &config, &hub)?);
     if !streams.flush(std::time::Duration::from_secs(30))? {
         return Err("the last sale did not reach HQ".into());
     }
+    let (hub_sales, hub_total): (i64, i64) =
+        hq.query_row("SELECT count(*), coalesce(sum(total_minor), 0) FROM hub_sale WHERE store = ?1", [&config.store_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    println!(
+        "HQ's SQL: {hub_sales} sales and refunds of {}, receipt totals {} (before cash rounding)",
+        config.store_id,
+        Money::new(hub_total, Currency::EUR)
+    );
+    if usize::try_from(hub_sales)? != sales.len() {
+        return Err(format!("HQ holds {hub_sales} sales, the tills rang up {}", sales.len()).into());
+    }
     streams.stop();
-    hq_server.stop();
+    hub.shutdown();
 
     // Close and reopen: everything above is in the file.
     drop(cart);
@@ -290,7 +304,7 @@ fn run() -> AnyResult<()> {
 /// uplink is down) gets them from register-1 over the store LAN; both registers sell soap while
 /// the LAN is cut and register-2 counts the shelf; after reconnecting, every replica agrees on
 /// the stock. Returns register-1's sale.
-fn sync_day(edge: &Edge, dir: &std::path::Path, config: &EdgeConfig) -> AnyResult<Sale> {
+fn sync_day(edge: &Edge, dir: &std::path::Path, config: &EdgeConfig, hub: &RunningHub) -> AnyResult<Sale> {
     println!();
     println!("== sync: HQ, two registers and the store LAN ==");
     let eur = |s: &str| Money::parse(s, Currency::EUR);
@@ -301,17 +315,22 @@ fn sync_day(edge: &Edge, dir: &std::path::Path, config: &EdgeConfig) -> AnyResul
         }
         Ok(Edge::open(p, EdgeConfig::new(store, device, Currency::EUR))?)
     };
-    let hq = open("hq.db", "hq", "hq-1")?;
+    // HQ's pricing tool is a replica of its own (a file on HQ's side) that publishes through the hub.
+    let hq = open("hq-pricing.db", "hq", "pricing-tool")?;
     let r2 = open("register-2.db", &config.store_id, "register-2")?;
     hq.sync().set_role(Role::Hq)?;
-    // Enrolment: every device learns the others' public keys (a QR code at install time).
-    let cards = [hq.sync().identity()?, edge.sync().identity()?, r2.sync().identity()?];
+    // Enrolment: the hub and every device learn each other's public keys (a QR code at install
+    // time; `POST /v1/admin/devices` for the hub).
+    let hub_card = aisle_hub::sync::card(hub.state());
+    let cards = [hub_card, hq.sync().identity()?, edge.sync().identity()?, r2.sync().identity()?];
+    for card in &cards[1..] {
+        aisle_hub::sync::enroll_device(hub.state(), card)?;
+    }
     for replica in [&hq, edge, &r2] {
         for card in &cards {
             replica.sync().enroll(card)?;
         }
     }
-    let hub = SyncHub::start(hq.sync(), 0, 2)?;
     let lan = LanServer::start(edge.sync(), "127.0.0.1:0")?;
     let hub_link = || HttpSyncLink::new(&HttpSyncConfig::new(hub.url()));
     println!("hub {} · register-1 on the LAN at {} · register-2's uplink is down", hub.url(), lan.addr());
@@ -328,6 +347,7 @@ fn sync_day(edge: &Edge, dir: &std::path::Path, config: &EdgeConfig) -> AnyResul
     );
     hq.set_promotions_json(&promotions)?;
     let promotion_count = hq.promotions()?.len();
+    hq.sync().sync_with(&mut hub_link()?)?;
     let round = edge.sync().sync_with(&mut hub_link()?)?;
     println!("register-1 ⇄ hub: {} chunks in ({} changes), {} out", round.pulled, round.pulled_changed, round.pushed.applied);
     let round = r2.sync().sync_with(&mut LanLink::new(lan.addr().to_string(), 5_000))?;
@@ -358,6 +378,7 @@ fn sync_day(edge: &Edge, dir: &std::path::Path, config: &EdgeConfig) -> AnyResul
     // Back: the registers sync over the LAN, register-1 with the hub.
     r2.sync().sync_with(&mut LanLink::new(lan.addr().to_string(), 5_000))?;
     edge.sync().sync_with(&mut hub_link()?)?;
+    hq.sync().sync_with(&mut hub_link()?)?;
     let levels = [
         ("HQ", hq.sync().stock_level_in(&aisle::sync::store_scope(&config.store_id), "SOAP", "shelf")?),
         ("register-1", edge.sync().stock_level("SOAP", "shelf")?),
@@ -376,7 +397,6 @@ fn sync_day(edge: &Edge, dir: &std::path::Path, config: &EdgeConfig) -> AnyResul
         return Err("the registers' replicas differ".into());
     }
     lan.stop();
-    hub.stop();
     Ok(sale)
 }
 

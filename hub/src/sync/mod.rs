@@ -222,7 +222,7 @@ pub fn routes() -> Router<Arc<HubState>> {
         .route("/v1/sync/push", post(push))
         .route("/v1/sync/events", get(events))
         .route("/v1/sync/identity", get(identity))
-        .route("/v1/admin/devices", post(enroll))
+        .route("/v1/admin/devices", post(enroll_http))
 }
 
 /// A core refusal as the protocol answers it (the status of `Replication::handle_http`).
@@ -280,7 +280,7 @@ async fn identity(State(state): State<Arc<HubState>>) -> Response {
     ([(header::CONTENT_TYPE, "application/json")], state.sync.replica.card().to_json()).into_response()
 }
 
-async fn enroll(State(state): State<Arc<HubState>>, headers: HeaderMap, body: Bytes) -> Response {
+async fn enroll_http(State(state): State<Arc<HubState>>, headers: HeaderMap, body: Bytes) -> Response {
     if state.config.admin_token.is_none() {
         return HubError::Unauthorized.into_response();
     }
@@ -327,4 +327,15 @@ async fn events(State(state): State<Arc<HubState>>) -> impl IntoResponse {
         Some((Ok(Event::default().event("change").data(latest.to_string())), (rx, Some(latest), guard)))
     });
     Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+}
+
+/// Enrols a device in the hub's database, in process (what `POST /v1/admin/devices` does):
+/// for tools and demos that start a hub themselves.
+pub fn enroll_device(state: &HubState, card: &Device) -> Result<()> {
+    with_storage(state.backend.as_ref(), |st| st.enroll(card)).map(|_| ())
+}
+
+/// The hub's device card (what `GET /v1/sync/identity` answers).
+pub fn card(state: &HubState) -> Device {
+    state.sync.replica.card()
 }
