@@ -6,7 +6,8 @@
 #
 # Steps: build the cdylib (debug profile, shared workspace target dir) → generate the Kotlin
 # sources from it with the workspace's own uniffi-bindgen → write a store file with the Rust
-# core → `mvn test`, which reads that file back and runs the shared vectors in tests/vectors/commerce
+# core → prepare the vision models (scripts/models.sh, $AISLE_MODELS) → `mvn test`, which reads
+# that file back, runs the shared vectors in tests/vectors/commerce and the real vision models
 # → write the test classpath and the native library's folder for the cross-language sync agent.
 #
 # The Kotlin sync agent (tests/sync-cross/PROTOCOL.md) then runs, from bindings-kotlin/, as
@@ -45,6 +46,11 @@ echo "==> write_fixture -> ${fixture#"$root"/}"
 mkdir -p "$fixture_dir"
 rm -f "$fixture" "$fixture-wal" "$fixture-shm"
 cargo run -q -p aisle-examples --bin write_fixture -- "$fixture"
+
+# The real models and photos of VisionTest (cheap when cached); Surefire's JVM inherits the env.
+export AISLE_MODELS="${AISLE_MODELS:-$root/target/models}"
+echo "==> models.sh ensure -> $AISLE_MODELS"
+bash "$root/scripts/models.sh" ensure
 
 echo "==> mvn test (bindings-kotlin)"
 cd "$root/bindings-kotlin"

@@ -13,7 +13,9 @@
 //!
 //! Store-and-forward (`Edge.streams()`, the callback exporter, `Ingest`) is in `forward.rs`;
 //! gift cards, store credit and exchanges in `stored_value.rs`; CRDT sync (`Edge.sync()`,
-//! device cards, hub/LAN transports, the `Syncer`) in `sync.rs`.
+//! device cards, hub/LAN transports, the `Syncer`) in `sync.rs`; edge vision (`Model`,
+//! `Detector`, `Frame`, camera `Pipeline`s; cargo feature `vision`, on by default) in
+//! `vision.rs`.
 //!
 //! Generated Kotlin lands in package `dev.aisle` (see `uniffi.toml`); the hand-written
 //! `src/main/kotlin/dev/aisle/Idioms.kt` adds operators, `Money.parse`, tender constructors,
@@ -35,6 +37,8 @@ uniffi::setup_scaffolding!("aisle");
 mod forward;
 mod stored_value;
 mod sync;
+#[cfg(feature = "vision")]
+mod vision;
 
 use stored_value::StoredValueMovement;
 
