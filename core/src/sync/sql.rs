@@ -25,7 +25,13 @@ fn u(v: i64) -> u64 {
     v.max(0).unsigned_abs()
 }
 
-const SLOT_COLUMNS: &str = "scope, collection, key, sub, kind, owner, value, hlc, site";
+/// The slot columns, as a macro so the statements below are literals (no SQL string built
+/// per call on the hot paths).
+macro_rules! slot_columns {
+    () => {
+        "scope, collection, key, sub, kind, owner, value, hlc, site"
+    };
+}
 
 fn slot_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(SlotKey, Vec<u8>, i64, i64)> {
     Ok((        SlotKey { scope: r.get(0)?, collection: r.get(1)?, key: r.get(2)?, sub: r.get(3)?, kind: r.get(4)?, owner: u(r.get(5)?) },
@@ -61,7 +67,7 @@ fn to_device(row: (Vec<u8>, String, String, String, String)) -> R<Device> {
 impl SqlStore<'_> {
     fn put_ref(&mut self, s: &Slot) -> R<()> {
         self.conn
-            .prepare_cached(&format!("INSERT OR REPLACE INTO sync_slot ({SLOT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"))?
+            .prepare_cached(concat!("INSERT OR REPLACE INTO sync_slot (", slot_columns!(), ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"))?
             .execute(params![
                 s.key.scope,
                 s.key.collection,
@@ -79,9 +85,9 @@ impl SqlStore<'_> {
 
 impl SlotStore for SqlStore<'_> {
     fn entity_slots(&mut self, scope: &str, collection: &str, key: &str) -> R<Vec<Slot>> {
-        let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT {SLOT_COLUMNS} FROM sync_slot WHERE scope = ?1 AND collection = ?2 AND key = ?3"
-        ))?;
+        let mut stmt = self
+            .conn
+            .prepare_cached(concat!("SELECT ", slot_columns!(), " FROM sync_slot WHERE scope = ?1 AND collection = ?2 AND key = ?3"))?;
         let rows = stmt.query_map([scope, collection, key], slot_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
         rows.into_iter().map(to_slot).collect()
     }
@@ -89,9 +95,10 @@ impl SlotStore for SqlStore<'_> {
     fn get(&mut self, k: &SlotKey) -> R<Option<Slot>> {
         let row = self
             .conn
-            .prepare_cached(&format!(
-                "SELECT {SLOT_COLUMNS} FROM sync_slot
-                 WHERE scope = ?1 AND collection = ?2 AND key = ?3 AND sub = ?4 AND kind = ?5 AND owner = ?6"
+            .prepare_cached(concat!(
+                "SELECT ",
+                slot_columns!(),
+                " FROM sync_slot WHERE scope = ?1 AND collection = ?2 AND key = ?3 AND sub = ?4 AND kind = ?5 AND owner = ?6"
             ))?
             .query_row(params![k.scope, k.collection, k.key, k.sub, k.kind, i(k.owner)], slot_row)
             .optional()?;
@@ -193,8 +200,10 @@ impl SlotStore for SqlStore<'_> {
     }
 
     fn scan(&mut self, scope: Option<&str>, since: Option<&VersionVector>, f: &mut dyn FnMut(Slot)) -> R<()> {
-        let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT {SLOT_COLUMNS} FROM sync_slot WHERE ?1 IS NULL OR scope = ?1 ORDER BY scope, collection, key, sub, kind, owner"
+        let mut stmt = self.conn.prepare_cached(concat!(
+            "SELECT ",
+            slot_columns!(),
+            " FROM sync_slot WHERE ?1 IS NULL OR scope = ?1 ORDER BY scope, collection, key, sub, kind, owner"
         ))?;
         let mut rows = stmt.query([scope])?;
         while let Some(r) = rows.next()? {
