@@ -768,7 +768,6 @@ impl Ctx<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::crdt::Merge;
     use super::*;
 
     /// `merge_into` (in place, by value) is exactly `merge_slot` (built on the CRDT joins).
