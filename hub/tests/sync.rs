@@ -13,6 +13,7 @@ use std::time::Duration;
 use aisle::sync::{Device, Role, SyncLink};
 use aisle::transport::{HttpSyncConfig, HttpSyncLink};
 use aisle::{Currency, Edge, EdgeConfig, Product};
+use aisle_hub::RunningHub;
 use support::{Balancer, Kind, TestDb, eur, get, post, start};
 
 const ADMIN: &str = "admin-secret";
@@ -44,28 +45,70 @@ fn round(edge: &Edge, base: &str) -> aisle::sync::RoundReport {
     edge.sync().sync_with(&mut HttpSyncLink::new(&HttpSyncConfig::new(base)).unwrap()).unwrap()
 }
 
-fn fleet_converges(kind: Kind) {
-    let db = TestDb::new(kind, "sync_fleet");
-    let mut config = db.config();
-    config.admin_token = Some(ADMIN.into());
-    let a = start(config.clone());
-    let b = start(config);
-    let (ua, ub) = (format!("http://{}", a.addr()), format!("http://{}", b.addr()));
-    assert_eq!(get(&format!("{ua}/v1/sync/identity")).body_text(), get(&format!("{ub}/v1/sync/identity")).body_text(), "one HQ identity");
+/// One test database, two hub instances sharing it, and HQ's pricing tool (a replica with
+/// role `hq`, enrolled): what every test below starts from.
+struct Fleet {
+    db: TestDb,
+    a: RunningHub,
+    b: RunningHub,
+    ua: String,
+    ub: String,
+    dir: tempfile::TempDir,
+    author: Edge,
+}
 
-    let dir = tempfile::tempdir().unwrap();
-    let author = replica(dir.path(), "hq", "pricing-tool");
-    author.sync().set_role(Role::Hq).unwrap();
-    let (r1, r2, other) = (replica(dir.path(), "s1", "r1"), replica(dir.path(), "s1", "r2"), replica(dir.path(), "s2", "r1"));
-    for e in [&author, &r1, &r2, &other] {
-        enrol(&ua, e);
+impl Fleet {
+    fn start(kind: Kind, test: &str) -> Fleet {
+        let db = TestDb::new(kind, test);
+        let mut config = db.config();
+        config.admin_token = Some(ADMIN.into());
+        let a = start(config.clone());
+        let b = start(config);
+        let (ua, ub) = (format!("http://{}", a.addr()), format!("http://{}", b.addr()));
+        let dir = tempfile::tempdir().unwrap();
+        let author = replica(dir.path(), "hq", "pricing-tool");
+        author.sync().set_role(Role::Hq).unwrap();
+        enrol(&ua, &author);
+        Fleet { db, a, b, ua, ub, dir, author }
     }
+
+    /// A store device, enrolled at the hub (and the hub at it).
+    fn store(&self, store: &str, device: &str) -> Edge {
+        let e = replica(self.dir.path(), store, device);
+        enrol(&self.ua, &e);
+        e
+    }
+}
+
+/// Runs a test body once on PostgreSQL and once on SQLite.
+macro_rules! on_both_backends {
+    ($($body:ident),* $(,)?) => {$(
+        mod $body {
+            #[test]
+            fn postgres() {
+                super::$body(super::Kind::Postgres);
+            }
+            #[test]
+            fn sqlite() {
+                super::$body(super::Kind::Sqlite);
+            }
+        }
+    )*};
+}
+
+on_both_backends!(fleet_converges, push_channel_and_failover, refusals_change_nothing, a_published_price_is_pushed_to_a_syncing_store);
+
+fn fleet_converges(kind: Kind) {
+    let fleet = Fleet::start(kind, "sync_fleet");
+    let Fleet { db, a, b, ua, ub, author, .. } = &fleet;
+    assert_eq!(get(&format!("{ua}/v1/sync/identity")).body_text(), get(&format!("{ub}/v1/sync/identity")).body_text(), "one HQ identity");
+    let (r1, r2, other) = (fleet.store("s1", "r1"), fleet.store("s1", "r2"), fleet.store("s2", "r1"));
 
     // HQ publishes through instance A; r1 and the other store use A, r2 uses B.
     author.catalog().upsert(&Product::new("BEER", "Beer 0.5 l", eur(120), "standard")).unwrap();
     author.set_promotions_json(r#"[{"id":"HALF","rule":{"type":"percent_off","target":{"skus":["BEER"]},"percent":50}}]"#).unwrap();
-    round(&author, &ua);
-    for (e, u) in [(&r1, &ua), (&r2, &ub), (&other, &ua)] {
+    round(author, ua);
+    for (e, u) in [(&r1, ua), (&r2, ub), (&other, ua)] {
         round(e, u);
         assert_eq!(e.catalog().get("BEER").unwrap().price, eur(120));
         assert_eq!(e.promotions().unwrap().len(), 1);
@@ -73,8 +116,8 @@ fn fleet_converges(kind: Kind) {
 
     // Partitioned registers sell; r2 counts the shelf; a shared cart; the other store's stock.
     r1.sync().stock_add("BEER", "shelf", 24).unwrap();
-    round(&r1, &ua);
-    round(&r2, &ub);
+    round(&r1, ua);
+    round(&r2, ub);
     r1.sync().stock_add("BEER", "shelf", -3).unwrap();
     r2.sync().stock_add("BEER", "shelf", -2).unwrap();
     r2.sync().stocktake("BEER", "shelf", 20).unwrap();
@@ -83,10 +126,10 @@ fn fleet_converges(kind: Kind) {
     other.sync().stock_add("BEER", "shelf", 99).unwrap();
     author.catalog().upsert(&Product::new("BEER", "Beer 0.5 l", eur(130), "standard")).unwrap();
     for _ in 0..2 {
-        round(&author, &ub);
-        round(&r1, &ua);
-        round(&r2, &ub);
-        round(&other, &ua);
+        round(author, ub);
+        round(&r1, ua);
+        round(&r2, ub);
+        round(&other, ua);
     }
     for r in [&r1, &r2] {
         assert_eq!(r.sync().stock_level("BEER", "shelf").unwrap(), 17);
@@ -99,18 +142,7 @@ fn fleet_converges(kind: Kind) {
     assert_eq!(other.sync().stock_level_in("store:s1", "BEER", "shelf").unwrap(), 0, "another store's stock never leaves HQ");
     assert!(other.sync().vector().unwrap().scopes().all(|s| s != "store:s1"));
     assert!(db.scalar("SELECT count(*) FROM hub_sync_slot WHERE scope = 'store:s2'") > 0, "HQ holds every store");
-    b.shutdown();
-    a.shutdown();
-}
-
-#[test]
-fn fleet_converges_through_two_instances_postgres() {
-    fleet_converges(Kind::Postgres);
-}
-
-#[test]
-fn fleet_converges_through_two_instances_sqlite() {
-    fleet_converges(Kind::Sqlite);
+    let _ = (a, b);
 }
 
 /// Reads server-sent events from `base`/v1/sync/events until `want` arrives (10 s at most).
@@ -143,18 +175,9 @@ impl Events {
 }
 
 fn push_channel_and_failover(kind: Kind) {
-    let db = TestDb::new(kind, "sync_push");
-    let mut config = db.config();
-    config.admin_token = Some(ADMIN.into());
-    let a = start(config.clone());
-    let b = start(config);
-    let ua = format!("http://{}", a.addr());
-    let dir = tempfile::tempdir().unwrap();
-    let author = replica(dir.path(), "hq", "pricing-tool");
-    author.sync().set_role(Role::Hq).unwrap();
-    let r1 = replica(dir.path(), "s1", "r1");
-    enrol(&ua, &author);
-    enrol(&ua, &r1);
+    let fleet = Fleet::start(kind, "sync_push");
+    let r1 = fleet.store("s1", "r1");
+    let Fleet { a, b, ua, author, .. } = fleet;
 
     // A store listening on instance B hears of a price published through instance A.
     let mut events = Events::open(b.addr());
@@ -178,32 +201,17 @@ fn push_channel_and_failover(kind: Kind) {
     b.shutdown();
 }
 
-#[test]
-fn push_channel_and_failover_postgres() {
-    push_channel_and_failover(Kind::Postgres);
-}
-
-#[test]
-fn push_channel_and_failover_sqlite() {
-    push_channel_and_failover(Kind::Sqlite);
-}
-
 fn refusals_change_nothing(kind: Kind) {
-    let db = TestDb::new(kind, "sync_refusals");
-    let mut config = db.config();
-    config.admin_token = Some(ADMIN.into());
-    let hub = start(config);
-    let base = format!("http://{}", hub.addr());
-    let dir = tempfile::tempdir().unwrap();
-    let r1 = replica(dir.path(), "s1", "r1");
-    enrol(&base, &r1);
+    let fleet = Fleet::start(kind, "sync_refusals");
+    let r1 = fleet.store("s1", "r1");
+    let stranger = replica(fleet.dir.path(), "s1", "r9");
+    let Fleet { db, a: hub, ua: base, .. } = fleet;
     r1.sync().stock_add("MILK", "shelf", 5).unwrap();
     round(&r1, &base);
     let slots = db.scalar("SELECT count(*) FROM hub_sync_slot");
     assert!(slots > 0);
 
     // Not enrolled: refused with the core's code.
-    let stranger = replica(dir.path(), "s1", "r9");
     stranger.sync().enroll(&Device::from_json(&get(&format!("{base}/v1/sync/identity")).body_text()).unwrap()).unwrap();
     stranger.sync().stock_add("MILK", "shelf", 1000).unwrap();
     let err = stranger.sync().sync_with(&mut HttpSyncLink::new(&HttpSyncConfig::new(&*base)).unwrap()).unwrap_err();
@@ -227,30 +235,11 @@ fn refusals_change_nothing(kind: Kind) {
     hub.shutdown();
 }
 
-#[test]
-fn refusals_change_nothing_postgres() {
-    refusals_change_nothing(Kind::Postgres);
-}
-
-#[test]
-fn refusals_change_nothing_sqlite() {
-    refusals_change_nothing(Kind::Sqlite);
-}
-
 fn a_published_price_is_pushed_to_a_syncing_store(kind: Kind) {
     use aisle::transport::{HubWatch, Syncer, SyncerConfig};
-    let db = TestDb::new(kind, "sync_watch");
-    let mut config = db.config();
-    config.admin_token = Some(ADMIN.into());
-    let a = start(config.clone());
-    let b = start(config);
-    let (ua, ub) = (format!("http://{}", a.addr()), format!("http://{}", b.addr()));
-    let dir = tempfile::tempdir().unwrap();
-    let author = replica(dir.path(), "hq", "pricing-tool");
-    author.sync().set_role(Role::Hq).unwrap();
-    let r1 = replica(dir.path(), "s1", "r1");
-    enrol(&ua, &author);
-    enrol(&ua, &r1);
+    let fleet = Fleet::start(kind, "sync_watch");
+    let r1 = fleet.store("s1", "r1");
+    let Fleet { a, b, ua, ub, author, .. } = fleet;
 
     // The store syncs with B once a minute, and listens to B's events.
     let syncer = Syncer::start(r1.sync(), vec![Box::new(HttpSyncLink::new(&HttpSyncConfig::new(&*ub)).unwrap())], SyncerConfig {
@@ -278,12 +267,4 @@ fn a_published_price_is_pushed_to_a_syncing_store(kind: Kind) {
     a.shutdown();
 }
 
-#[test]
-fn a_published_price_is_pushed_to_a_syncing_store_postgres() {
-    a_published_price_is_pushed_to_a_syncing_store(Kind::Postgres);
-}
 
-#[test]
-fn a_published_price_is_pushed_to_a_syncing_store_sqlite() {
-    a_published_price_is_pushed_to_a_syncing_store(Kind::Sqlite);
-}
