@@ -268,3 +268,33 @@ fn a_published_price_is_pushed_to_a_syncing_store(kind: Kind) {
 }
 
 
+
+on_both_backends!(a_store_offline_for_a_day_catches_up);
+
+/// A store that missed a day of HQ's publishing (many separate pushes, through both instances)
+/// catches up in one round and then agrees with HQ's view of the catalog.
+fn a_store_offline_for_a_day_catches_up(kind: Kind) {
+    let fleet = Fleet::start(kind, "sync_offline");
+    let (r1, watcher) = (fleet.store("s1", "r1"), fleet.store("s1", "r2"));
+    let Fleet { a, b, ua, ub, author, .. } = fleet;
+    round(&r1, &ua);
+    // The day: 40 publishes of 25 products each, alternating instances; another register of the
+    // store stays online and follows along.
+    for publish in 0..40 {
+        let products: Vec<Product> =
+            (0..25).map(|k| Product::new(&format!("SKU-{:03}", (publish * 7 + k) % 300), "Item", eur(100 + publish), "standard")).collect();
+        author.catalog().upsert_all(&products).unwrap();
+        round(&author, if publish % 2 == 0 { &ua } else { &ub });
+        round(&watcher, &ub);
+    }
+    let before = r1.catalog().len().unwrap();
+    let caught = round(&r1, &ub);
+    assert!(caught.pulled_changed > 1000, "{caught:?}");
+    assert_eq!(before, 0);
+    assert_eq!(r1.catalog().len().unwrap(), watcher.catalog().len().unwrap());
+    assert_eq!(r1.sync().digest_in("global").unwrap(), watcher.sync().digest_in("global").unwrap());
+    assert_eq!(r1.sync().digest_in("global").unwrap(), author.sync().digest_in("global").unwrap());
+    // Nothing is left to fetch.
+    assert_eq!(round(&r1, &ua).pulled_changed, 0);
+    let _ = (a, b);
+}
