@@ -448,6 +448,14 @@ pub(crate) trait SlotStore {
     fn enroll(&mut self, device: &Device) -> R<()>;
     fn clock(&mut self) -> R<Clock>;
     fn save_clock(&mut self, clock: &Clock) -> R<()>;
+    /// A new timestamp for a local event, later than every one used or seen. A store shared by
+    /// several processes overrides it with one atomic step, so no timestamp is handed out twice.
+    fn tick(&mut self, now_ms: u64) -> R<Hlc> {
+        let mut clock = self.clock()?;
+        let hlc = clock.tick(now_ms);
+        self.save_clock(&clock)?;
+        Ok(hlc)
+    }
 }
 
 /// One unit of sync work: the store, who we are, and the wall clock reading.
@@ -492,10 +500,7 @@ pub struct CompactReport {
 
 impl Ctx<'_> {
     fn tick(&mut self) -> R<Hlc> {
-        let mut clock = self.store.clock()?;
-        let hlc = clock.tick(self.now_ms);
-        self.store.save_clock(&clock)?;
-        Ok(hlc)
+        self.store.tick(self.now_ms)
     }
 
     /// The scopes this replica holds: HQ holds the global scope and every enrolled store's.

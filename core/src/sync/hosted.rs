@@ -55,6 +55,15 @@ pub trait SyncStorage {
     /// The replica's hybrid clock: the highest timestamp it used or saw (`Clock::new(last)`).
     fn clock(&mut self) -> Result<Clock>;
     fn save_clock(&mut self, clock: &Clock) -> Result<()>;
+    /// A new timestamp for a local event (message ids, batch ids), later than every one used or
+    /// seen. Servers that share the storage must make it one atomic step, so two of them never
+    /// hand out the same id (e.g. `UPDATE … SET last = GREATEST(last + 1, $wall) RETURNING last`).
+    fn tick(&mut self, now_ms: u64) -> Result<Hlc> {
+        let mut clock = self.clock()?;
+        let hlc = clock.tick(now_ms);
+        self.save_clock(&clock)?;
+        Ok(hlc)
+    }
 }
 
 /// A slot's value as bytes (what [`SlotValue::from_bytes`] reads back), for storages that
@@ -127,6 +136,9 @@ impl SlotStore for Adapter<'_> {
     }
     fn save_clock(&mut self, clock: &Clock) -> R<()> {
         lift(self.0.save_clock(clock))
+    }
+    fn tick(&mut self, now_ms: u64) -> R<Hlc> {
+        lift(self.0.tick(now_ms))
     }
 }
 

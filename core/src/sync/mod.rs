@@ -49,7 +49,8 @@ pub use engine::{
 pub use hosted::{HostedReplica, SyncStorage};
 pub use mem::MemReplica;
 pub use service::{
-    HttpReply, PushReport, RoundReport, SYNC_CONTENT_TYPE, SyncLink, error_body, frame_messages, http_status, unframe_messages,
+    HttpReply, PushReport, RoundReport, SYNC_CONTENT_TYPE, SyncLink, carries_slots, error_body, frame_messages, http_status,
+    unframe_messages,
 };
 pub use wire::{FORMAT_VERSION, MAX_BODY};
 

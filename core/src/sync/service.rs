@@ -64,6 +64,14 @@ pub fn unframe_messages(body: &[u8]) -> Result<Vec<&[u8]>> {
     Ok(out)
 }
 
+/// Whether a chunk (from `changes_since`) carries any slot; an unreadable one counts as
+/// carrying (the receiver will say what is wrong with it).
+pub fn carries_slots(chunk: &[u8]) -> bool {
+    let Ok(frame) = wire::frame(chunk) else { return true };
+    let Ok(body) = frame.body() else { return true };
+    wire::decode_changes(&body).map_or(true, |c| !c.slots.is_empty())
+}
+
 /// What a peer did with the chunks pushed to it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PushReport {
@@ -155,7 +163,11 @@ impl Replication {
             }
         }
         let ours = self.changes_since(peer_request)?;
-        report.pushed = link.push(&frame_messages(&ours))?;
+        // Nothing the peer lacks: the push would only repeat our vector, which our request
+        // already told it. Skipping it saves the peer a write (a hub serialises writes).
+        if ours.iter().any(|c| carries_slots(c)) {
+            report.pushed = link.push(&frame_messages(&ours))?;
+        }
         Ok(report)
     }
 

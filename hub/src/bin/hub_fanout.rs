@@ -93,7 +93,7 @@ async fn next_event(r: &mut BufReader<TcpStream>, name: &str) -> std::io::Result
     }
 }
 
-/// One round of a memory replica with the hub (what a store's syncer does), blocking.
+/// One round of a memory replica with the hub (what `Replication::sync_with` does), blocking.
 fn round(store: &mut MemReplica, link: &mut HttpSyncLink) -> aisle::Result<()> {
     let answer = link.exchange(&store.request()?)?;
     let messages = unframe_messages(&answer)?;
@@ -105,7 +105,9 @@ fn round(store: &mut MemReplica, link: &mut HttpSyncLink) -> aisle::Result<()> {
         }
     }
     let ours = store.changes_since(peer_request)?;
-    link.push(&frame_messages(&ours))?;
+    if ours.iter().any(|c| aisle::sync::carries_slots(c)) {
+        link.push(&frame_messages(&ours))?;
+    }
     Ok(())
 }
 

@@ -3,7 +3,8 @@
 //! - `POST /v1/sync/exchange`, `POST /v1/sync/push`: the protocol of a store's
 //!   `Replication::handle_http`, served by the core's [`HostedReplica`] over [`pg::PgStorage`] or
 //!   [`sqlite::SqliteStorage`] — one database transaction per request, so a refused message
-//!   changes nothing and instances sharing the database never interleave merges.
+//!   changes nothing; exchanges run in parallel (a snapshot each), pushes one at a time across
+//!   instances (an advisory lock), so merges never interleave.
 //! - `GET /v1/sync/events`: server-sent events, `change` with the newest change sequence when a
 //!   push lands on any instance (PostgreSQL `LISTEN/NOTIFY`; SQLite: the file is polled), so a
 //!   store runs a round at once instead of polling.
@@ -62,6 +63,8 @@ pub(crate) fn mark_chunk(received: Option<&str>, count: u32, index: u32) -> (boo
 /// What an instance keeps for the sync side: the HQ replica and the change feed.
 pub struct SyncState {
     pub replica: HostedReplica,
+    /// PostgreSQL: the clock's own connections (`pg::ClockPool`).
+    clock: Option<pg::ClockPool>,
     /// The newest change sequence this instance knows of (its own pushes and other instances').
     pub changes: tokio::sync::watch::Sender<i64>,
     stop: Arc<AtomicBool>,
@@ -94,12 +97,16 @@ impl SyncState {
         let secret: [u8; 32] =
             secret.try_into().map_err(|_| HubError::Database("hub_sync_identity holds a damaged secret".into()))?;
         let replica = HostedReplica::new(secret, "hq", "hub", Role::Hq);
-        with_storage(backend.as_ref(), |st| replica.enroll_self(st))?;
+        let clock = match backend.as_any().downcast_ref::<Postgres>() {
+            Some(_) => Some(pg::ClockPool::open(database)?),
+            None => None,
+        };
+        with_storage(backend.as_ref(), clock.as_ref(), Access::Write, |st| replica.enroll_self(st))?;
         let current = current_seq(backend.as_ref())?;
         let (changes, _) = tokio::sync::watch::channel(current);
         let stop = Arc::new(AtomicBool::new(false));
         start_feed(backend, database, changes.clone(), stop.clone())?;
-        Ok(SyncState { replica, changes, stop })
+        Ok(SyncState { replica, clock, changes, stop })
     }
 
     fn announce(&self, seq: i64) {
@@ -188,15 +195,40 @@ fn start_feed(backend: &Arc<dyn Backend>, database: &str, changes: tokio::sync::
     Ok(())
 }
 
+/// What a storage transaction does, for its isolation on PostgreSQL.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Answers a request (reads slots, notes the peer): parallel, one consistent snapshot.
+    Exchange,
+    /// Applies chunks or enrols: one at a time across every instance (an advisory lock).
+    Write,
+}
+
+/// The advisory lock pushes take ("AISLSYNC").
+const WRITE_LOCK: i64 = 0x4149_534c_5359_4e43;
+
 /// Runs `f` against the sync storage in one transaction of the hub database; commits if it
 /// succeeds (announcing the change sequence it wrote, if any), rolls back if it fails.
-pub fn with_storage<T>(backend: &dyn Backend, f: impl FnOnce(&mut dyn SyncStorage) -> aisle::Result<T>) -> Result<(T, Option<i64>)> {
+pub fn with_storage<T>(
+    backend: &dyn Backend,
+    clock: Option<&pg::ClockPool>,
+    access: Access,
+    f: impl FnOnce(&mut dyn SyncStorage) -> aisle::Result<T>,
+) -> Result<(T, Option<i64>)> {
     if let Some(pg) = backend.as_any().downcast_ref::<Postgres>() {
+        let clock = clock.ok_or_else(|| HubError::Internal("sync: no clock pool for PostgreSQL".into()))?;
         let mut c = pg.pool().get()?;
-        let mut tx = c.transaction()?;
-        let mut st = pg::PgStorage::new(&mut tx);
+        let mut tx = match access {
+            Access::Exchange => c.build_transaction().isolation_level(postgres::IsolationLevel::RepeatableRead).start()?,
+            Access::Write => c.transaction()?,
+        };
+        if access == Access::Write {
+            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK])?;
+        }
+        let mut st = pg::PgStorage::new(&mut tx, clock);
         let out = f(&mut st).map_err(HubError::Core)?;
         let seq = st.seq;
+        drop(st);
         if let Some(s) = seq {
             tx.execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &s.to_string()])?;
         }
@@ -249,7 +281,7 @@ async fn exchange(State(state): State<Arc<HubState>>, body: Bytes) -> Response {
     let s = state.clone();
     let out = blocking(move || {
         let sync = &s.sync;
-        with_storage(s.backend.as_ref(), |st| sync.replica.serve_exchange(st, &body, now_u64()))
+        with_storage(s.backend.as_ref(), sync.clock.as_ref(), Access::Exchange, |st| sync.replica.serve_exchange(st, &body, now_u64()))
     })
     .await;
     match out {
@@ -262,7 +294,7 @@ async fn push(State(state): State<Arc<HubState>>, body: Bytes) -> Response {
     let s = state.clone();
     let out = blocking(move || {
         let sync = &s.sync;
-        with_storage(s.backend.as_ref(), |st| sync.replica.serve_push(st, &body, now_u64()))
+        with_storage(s.backend.as_ref(), sync.clock.as_ref(), Access::Write, |st| sync.replica.serve_push(st, &body, now_u64()))
     })
     .await;
     match out {
@@ -292,7 +324,7 @@ async fn enroll_http(State(state): State<Arc<HubState>>, headers: HeaderMap, bod
         Err(e) => return HubError::Core(e).into_response(),
     };
     let s = state.clone();
-    let out = blocking(move || with_storage(s.backend.as_ref(), |st| st.enroll(&card)).map(|_| card)).await;
+    let out = blocking(move || with_storage(s.backend.as_ref(), s.sync.clock.as_ref(), Access::Write, |st| st.enroll(&card)).map(|_| card)).await;
     match out {
         Ok(card) => (StatusCode::CREATED, [(header::CONTENT_TYPE, "application/json")], card.to_json()).into_response(),
         Err(e) => e.into_response(),
@@ -332,7 +364,7 @@ async fn events(State(state): State<Arc<HubState>>) -> impl IntoResponse {
 /// Enrols a device in the hub's database, in process (what `POST /v1/admin/devices` does):
 /// for tools and demos that start a hub themselves.
 pub fn enroll_device(state: &HubState, card: &Device) -> Result<()> {
-    with_storage(state.backend.as_ref(), |st| st.enroll(card)).map(|_| ())
+    with_storage(state.backend.as_ref(), state.sync.clock.as_ref(), Access::Write, |st| st.enroll(card)).map(|_| ())
 }
 
 /// The hub's device card (what `GET /v1/sync/identity` answers).

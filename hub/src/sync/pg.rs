@@ -1,14 +1,54 @@
 //! The HQ replica's state in PostgreSQL: the core's `SyncStorage` over one transaction.
 //!
-//! Concurrency between instances: `clock()` locks the identity row (`FOR UPDATE`), and every
-//! sync operation reads the clock before it writes, so two instances never interleave the
-//! read-merge-write of a slot, the raise of a vector or a clock tick; under READ COMMITTED each
-//! statement after the lock sees what the previous holder committed.
+//! Concurrency between instances (and requests of one instance):
+//! - the hub's clock is kept in its own short, autocommitted statements on a second connection:
+//!   a tick is one `UPDATE … GREATEST(last + 1, wall) RETURNING`, so no two requests anywhere
+//!   hand out the same message id, and no request holds the clock row for its duration;
+//! - pushes (applies, enrolments) take a transaction-scoped advisory lock first, so merges of
+//!   the same slot and raises of the vector never interleave;
+//! - exchanges run in parallel, each in one REPEATABLE READ snapshot, so the chunks they send
+//!   and the vector they claim come from the same instant.
 
 use std::collections::BTreeMap;
 
 use aisle::sync::{Clock, Device, Hlc, REPLAY_WINDOW, Role, Site, Slot, SlotKey, SlotValue, Stamp, SyncStorage, VersionVector};
-use postgres::Transaction;
+use postgres::{NoTls, Transaction};
+use r2d2::Pool;
+use r2d2_postgres::PostgresConnectionManager;
+
+/// A small pool of its own for the clock's statements: each takes a connection for one
+/// statement only, so a request holding its transaction's connection never waits for a second
+/// one from the same pool (no pool-exhaustion deadlock).
+pub struct ClockPool(Option<Pool<PostgresConnectionManager<NoTls>>>);
+
+impl ClockPool {
+    pub fn open(url: &str) -> crate::error::Result<ClockPool> {
+        let config: postgres::Config = url.parse().map_err(|e| crate::error::HubError::Config(format!("database URL: {e}")))?;
+        let pool = Pool::builder()
+            .max_size(2)
+            .min_idle(Some(1))
+            .connection_timeout(std::time::Duration::from_secs(10))
+            .build(PostgresConnectionManager::new(config, NoTls))?;
+        Ok(ClockPool(Some(pool)))
+    }
+
+    fn get(&self) -> aisle::Result<r2d2::PooledConnection<PostgresConnectionManager<NoTls>>> {
+        self.0
+            .as_ref()
+            .ok_or_else(|| aisle::Error::Store("hub clock pool closed".into()))?
+            .get()
+            .map_err(|e| aisle::Error::Store(format!("hub database: no connection for the clock: {e}")))
+    }
+}
+
+impl Drop for ClockPool {
+    /// Closed on a plain thread: the synchronous client must not be dropped on a tokio worker.
+    fn drop(&mut self) {
+        if let Some(pool) = self.0.take() {
+            let _ = std::thread::Builder::new().name("aisle-hub-clock-close".into()).spawn(move || drop(pool));
+        }
+    }
+}
 
 fn i(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
@@ -53,11 +93,13 @@ pub struct PgStorage<'t, 'c> {
     pub tx: &'t mut Transaction<'c>,
     /// The change sequence this transaction's slot writes carry (taken at the first write).
     pub seq: Option<i64>,
+    /// Where the clock is read and moved (autocommit, outside `tx`).
+    clock: &'t ClockPool,
 }
 
 impl<'t, 'c> PgStorage<'t, 'c> {
-    pub fn new(tx: &'t mut Transaction<'c>) -> Self {
-        PgStorage { tx, seq: None }
+    pub fn new(tx: &'t mut Transaction<'c>, clock: &'t ClockPool) -> Self {
+        PgStorage { tx, seq: None, clock }
     }
 
     fn change_seq(&mut self) -> aisle::Result<i64> {
@@ -273,14 +315,26 @@ impl SyncStorage for PgStorage<'_, '_> {
     }
 
     fn clock(&mut self) -> aisle::Result<Clock> {
-        let last: i64 = self.tx.query_one("SELECT last_hlc FROM hub_sync_identity WHERE id = 1 FOR UPDATE", &[]).map_err(db)?.get(0);
+        let last: i64 = self.clock.get()?.query_one("SELECT last_hlc FROM hub_sync_identity WHERE id = 1", &[]).map_err(db)?.get(0);
         Ok(Clock::new(Hlc(u(last))))
     }
 
     fn save_clock(&mut self, clock: &Clock) -> aisle::Result<()> {
-        self.tx
+        self.clock
+            .get()?
             .execute("UPDATE hub_sync_identity SET last_hlc = GREATEST(last_hlc, $1) WHERE id = 1", &[&i(clock.last().0)])
             .map_err(db)?;
         Ok(())
+    }
+
+    fn tick(&mut self, now_ms: u64) -> aisle::Result<Hlc> {
+        let wall = Hlc::from_parts(now_ms.min(u64::MAX >> 16), 0);
+        let hlc: i64 = self
+            .clock
+            .get()?
+            .query_one("UPDATE hub_sync_identity SET last_hlc = GREATEST(last_hlc + 1, $1) WHERE id = 1 RETURNING last_hlc", &[&i(wall.0)])
+            .map_err(db)?
+            .get(0);
+        Ok(Hlc(u(hlc)))
     }
 }
