@@ -22,6 +22,11 @@ trap 'rm -rf "$fixture_dir"' EXIT
 cargo run -q -p aisle-examples --bin write_fixture -- "$fixture_dir/rust.db" >/dev/null
 export AISLE_RUST_FIXTURE="$fixture_dir/rust.db"
 
+# The HQ hub binary, for tests/test_hub.py (HQ authoring from a Python script through the hub).
+cargo build -q -p aisle-hub --bin aisle-hub
+target_dir="$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')"
+export AISLE_HUB_BIN="${target_dir:-$root/target}/${CARGO_BUILD_TARGET:+$CARGO_BUILD_TARGET/}debug/aisle-hub"
+
 # Run from the tests folder so `import aisle` resolves to the installed wheel, not the sources.
 cd bindings-python/tests
 python -m pytest -q -p no:cacheprovider .
