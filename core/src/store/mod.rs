@@ -50,7 +50,12 @@ pub fn open(location: &Location) -> Result<Connection> {
     Ok(conn)
 }
 
+/// Prepared statements a store connection keeps: a sale or a sync transaction runs a few dozen
+/// distinct statements, and rusqlite's default of 16 made them evict and re-prepare each other.
+const STATEMENT_CACHE: usize = 64;
+
 fn configure(conn: &Connection, path: &Path) -> Result<()> {
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     // The first statement reads the header, so a non-SQLite file fails here.
     conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(|e| classify(path, e))?;
     let mode: String = conn

@@ -357,9 +357,6 @@ impl SlotStore for SqlStore<'_> {
     }
 }
 
-/// Prepared statements a store connection keeps (see [`identity`]).
-const STATEMENT_CACHE: usize = 64;
-
 /// The signing key of a stored seed. Deriving it (a curve multiplication, ≈ 20 µs) dominated
 /// a small replicated write, which loads the identity every time; the last few keys this
 /// process used are kept (the same secret is in the store file the process has open anyway).
@@ -381,11 +378,6 @@ fn signing_key(seed: &[u8; 32]) -> SigningKey {
 /// This device's sync identity, created (a fresh Ed25519 key from the OS, enrolled in its own
 /// registry as a store device) on first use.
 pub(crate) fn identity(conn: &Connection, config: &EdgeConfig) -> R<Identity> {
-    // A sync write or apply runs about 25 distinct cached statements besides the commerce
-    // ones; rusqlite keeps 16 by default, so they evicted each other and were prepared again
-    // on every call. (Belongs with the other connection settings in `store::open`; set here,
-    // where every sync transaction starts, until it moves there. Cheap when unchanged.)
-    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     let secret: Option<Vec<u8>> =
         conn.prepare_cached("SELECT secret_key FROM sync_identity WHERE id = 1")?.query_row([], |r| r.get(0)).optional()?;
     let key = match secret {
