@@ -180,10 +180,24 @@ async fn readyz(State(state): State<Arc<HubState>>) -> Response {
     }
 }
 
+/// The instance's counters and histograms, and the fleet's gauges read from the database (two
+/// statements; if the database does not answer, the instance's own metrics are still served).
 async fn metrics(State(state): State<Arc<HubState>>) -> Response {
+    let backend = state.backend.clone();
+    let fleet = match tokio::task::spawn_blocking(move || crate::sync::fleet_status(backend.as_ref())).await {
+        Ok(Ok(f)) => Some(f),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "metrics: the fleet's gauges are left out");
+            None
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "metrics: the fleet's gauges are left out");
+            None
+        }
+    };
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.metrics.render(),
+        state.metrics.render(fleet.as_ref()),
     )
         .into_response()
 }

@@ -299,3 +299,84 @@ fn a_store_offline_for_a_day_catches_up(kind: Kind) {
     assert_eq!(round(&r1, &ua).pulled_changed, 0);
     let _ = (a, b);
 }
+
+on_both_backends!(metrics_show_lag_propagation_and_connected_stores);
+
+/// The value of the sample `series` (name and labels exactly as exposed) in a scrape.
+fn sample(text: &str, series: &str) -> Option<f64> {
+    text.lines().find_map(|l| l.strip_prefix(series).and_then(|rest| rest.strip_prefix(' ')).and_then(|v| v.trim().parse().ok()))
+}
+
+/// After a publish and a store's round the store's lag is 0, a propagation was observed by
+/// the instance that served the round, and the store counts as connected; a store that has
+/// not synced since shows what it lacks. The fleet's gauges come from the database: both
+/// instances report them.
+fn metrics_show_lag_propagation_and_connected_stores(kind: Kind) {
+    let fleet = Fleet::start(kind, "sync_metrics");
+    let (r1, idle) = (fleet.store("s1", "r1"), fleet.store("s2", "r1"));
+    let Fleet { a, b, ua, ub, author, .. } = &fleet;
+    let scrape = |base: &str| get(&format!("{base}/metrics")).body_text();
+    let lag = |text: &str, store: &str| sample(text, &format!("aisle_hub_store_sync_lag_changes{{store=\"{store}\"}}"));
+    let propagated = |text: &str| sample(text, "aisle_hub_sync_propagation_seconds_count").unwrap_or(0.0);
+
+    round(&r1, ua);
+    let before = scrape(ua);
+    assert_eq!(lag(&before, "s1"), Some(0.0), "{before}");
+    let observed_before = propagated(&before);
+
+    author.catalog().upsert(&Product::new("TEA", "Tea", eur(250), "reduced")).unwrap();
+    round(author, ub);
+    let published = scrape(ua);
+    assert!(lag(&published, "s1").is_some_and(|l| l > 0.0), "s1 has not pulled the publish yet: {published}");
+
+    round(&r1, ua);
+    assert_eq!(r1.catalog().get("TEA").unwrap().price, eur(250));
+    let mut last = String::new();
+    let settled = support::wait_until(Duration::from_secs(10), || {
+        last = scrape(ua);
+        lag(&last, "s1") == Some(0.0)
+            && lag(&last, "s2").is_some_and(|l| l > 0.0)
+            && sample(&last, "aisle_hub_connected_stores").is_some_and(|n| n >= 1.0)
+            && propagated(&last) > observed_before
+    });
+    assert!(settled, "{last}");
+    let age = sample(&last, "aisle_hub_store_last_sync_age_seconds{store=\"s1\"}").unwrap();
+    assert!((0.0..60.0).contains(&age), "s1 synced just now: {age}");
+    assert!(last.contains("aisle_hub_sync_propagation_seconds_bucket{le=\"+Inf\"}"), "{last}");
+    // The other instance reads the same fleet from the database.
+    let other = scrape(ub);
+    assert_eq!(lag(&other, "s1"), Some(0.0), "{other}");
+    assert!(lag(&other, "s2").is_some_and(|l| l > 0.0), "{other}");
+
+    // The idle store catches up: its lag drops to 0 too.
+    round(&idle, ub);
+    let caught = scrape(ua);
+    assert_eq!(lag(&caught, "s2"), Some(0.0), "{caught}");
+    assert!(sample(&caught, "aisle_hub_connected_stores").is_some_and(|n| n >= 2.0), "{caught}");
+    let _ = (a, b);
+}
+
+on_both_backends!(a_store_enrolled_through_one_instance_syncs_through_the_other_at_once);
+
+/// Instances keep the device registry and the hub's vector between requests; an enrolment or
+/// a push on another instance must be seen by the very next request (they are read at the
+/// generation of the request's own snapshot).
+fn a_store_enrolled_through_one_instance_syncs_through_the_other_at_once(kind: Kind) {
+    let fleet = Fleet::start(kind, "sync_caches");
+    let r1 = fleet.store("s1", "r1");
+    let Fleet { db, a, b, ua, ub, author, .. } = &fleet;
+    // B has served rounds, so it holds the registry and the vector as they are now.
+    round(author, ub);
+    round(&r1, ub);
+    // Enrolled through A; its first round through B sends its stock: B asked for its scope.
+    let late = fleet.store("s7", "r1");
+    late.sync().stock_add("MILK", "shelf", 12).unwrap();
+    round(&late, ub);
+    assert!(db.scalar("SELECT count(*) FROM hub_sync_slot WHERE scope = 'store:s7'") > 0, "B asked the new store for its scope");
+    // A price pushed through A reaches a store through B in one round (B's vector is current).
+    author.catalog().upsert(&Product::new("OAT", "Oat milk", eur(199), "reduced")).unwrap();
+    round(author, ua);
+    round(&late, ub);
+    assert_eq!(late.catalog().get("OAT").unwrap().price, eur(199));
+    let _ = (a, b);
+}

@@ -13,7 +13,53 @@ use super::{Backend, IngestOutcome, now_ms};
 use crate::error::{HubError, Result};
 use crate::ingest::rows::Rows;
 
-pub type PgPool = Pool<PostgresConnectionManager<NoTls>>;
+pub type PgPool = Pool<Manager>;
+
+/// A connection with the statements prepared on it (by their SQL), so a statement the sync
+/// side runs on every request is parsed and planned once per connection, not per request.
+pub struct HubConn {
+    pub client: postgres::Client,
+    pub statements: std::collections::HashMap<String, postgres::Statement>,
+}
+
+impl std::ops::Deref for HubConn {
+    type Target = postgres::Client;
+    fn deref(&self) -> &postgres::Client {
+        &self.client
+    }
+}
+
+impl std::ops::DerefMut for HubConn {
+    fn deref_mut(&mut self) -> &mut postgres::Client {
+        &mut self.client
+    }
+}
+
+/// r2d2's PostgreSQL manager, handing out [`HubConn`]s.
+pub struct Manager(PostgresConnectionManager<NoTls>);
+
+impl Manager {
+    pub fn new(config: postgres::Config) -> Manager {
+        Manager(PostgresConnectionManager::new(config, NoTls))
+    }
+}
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = HubConn;
+    type Error = postgres::Error;
+
+    fn connect(&self) -> std::result::Result<HubConn, postgres::Error> {
+        Ok(HubConn { client: self.0.connect()?, statements: std::collections::HashMap::new() })
+    }
+
+    fn is_valid(&self, conn: &mut HubConn) -> std::result::Result<(), postgres::Error> {
+        self.0.is_valid(&mut conn.client)
+    }
+
+    fn has_broken(&self, conn: &mut HubConn) -> bool {
+        self.0.has_broken(&mut conn.client)
+    }
+}
 
 pub struct Postgres {
     /// Always Some until dropped.
@@ -36,7 +82,7 @@ impl Postgres {
         let config: postgres::Config = url
             .parse()
             .map_err(|e| HubError::Config(format!("database URL: {e}")))?;
-        let manager = PostgresConnectionManager::new(config, NoTls);
+        let manager = Manager::new(config);
         let pool = Pool::builder()
             .max_size(pool_size.max(1))
             .min_idle(Some(1))

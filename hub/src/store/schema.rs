@@ -4,7 +4,7 @@
 //! (`SCHEMA_TOO_NEW`), never downgraded. Several instances starting at once are serialised:
 //! PostgreSQL by an advisory transaction lock, SQLite by `BEGIN IMMEDIATE`.
 //!
-//! The sync side (being added, `crate::sync`) appends its tables as step 2.
+//! The sync side (`crate::sync::tables`) adds its tables as steps 2 and 3.
 //!
 //! `{json}` is `jsonb` on PostgreSQL and `text` on SQLite; `{bytes}` is `bytea` / `blob`.
 
@@ -63,6 +63,8 @@ CREATE INDEX hub_insight_camera ON hub_insight (store, camera, start_ms);
 "#,
     // 2: sync, the HQ replica's state (`crate::sync::tables`).
     crate::sync::tables::STEP,
+    // 3: sync operations: per-store delivery state, commit times of changes, cache generations.
+    crate::sync::tables::STEP_3,
 ];
 
 /// `STEPS[i]` in the dialect of a backend.

@@ -18,6 +18,7 @@ pub mod pg;
 pub mod sqlite;
 pub mod tables;
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -60,11 +61,43 @@ pub(crate) fn mark_chunk(received: Option<&str>, count: u32, index: u32) -> (boo
     (done, got.iter().map(u32::to_string).collect::<Vec<_>>().join(","))
 }
 
+/// A device as enrolled, with when (for the propagation histogram: changes older than the
+/// enrolment are the device's initial load, not propagation).
+#[derive(Clone)]
+pub(crate) struct Enrolled {
+    pub device: Device,
+    pub enrolled_ms: i64,
+}
+
+/// How long the commit times of changes are kept (propagation of older changes is not observed).
+pub(crate) const CHANGE_LOG_KEEP_MS: i64 = 7 * 24 * 3600 * 1000;
+
+/// What a request did besides its answer: for the push channel and the metrics.
+#[derive(Debug, Default)]
+pub struct Done {
+    /// The change sequence a push committed, if it changed anything.
+    pub seq: Option<i64>,
+    /// An exchange answer to a store: per change sequence delivered, seconds from its commit
+    /// to this delivery (database clock).
+    pub propagation: Vec<f64>,
+}
+
+/// Seconds from commit to delivery for the changes delivered to `peer` (a store device):
+/// only changes committed after it was enrolled (older ones are its initial load).
+pub(crate) fn propagation(peer: Option<&Enrolled>, now_ms: i64, committed: impl IntoIterator<Item = i64>) -> Vec<f64> {
+    let Some(peer) = peer.filter(|p| p.device.role == Role::Store) else { return Vec::new() };
+    committed
+        .into_iter()
+        .filter(|c| *c >= peer.enrolled_ms)
+        .map(|c| (now_ms - c).max(0) as f64 / 1000.0)
+        .collect()
+}
+
 /// What an instance keeps for the sync side: the HQ replica and the change feed.
 pub struct SyncState {
     pub replica: HostedReplica,
-    /// PostgreSQL: the clock's own connections (`pg::ClockPool`).
-    clock: Option<pg::ClockPool>,
+    /// PostgreSQL: the clock's own connections and the instance's caches.
+    pg: Option<pg::PgSide>,
     /// The newest change sequence this instance knows of (its own pushes and other instances').
     pub changes: tokio::sync::watch::Sender<i64>,
     stop: Arc<AtomicBool>,
@@ -97,16 +130,16 @@ impl SyncState {
         let secret: [u8; 32] =
             secret.try_into().map_err(|_| HubError::Database("hub_sync_identity holds a damaged secret".into()))?;
         let replica = HostedReplica::new(secret, "hq", "hub", Role::Hq);
-        let clock = match backend.as_any().downcast_ref::<Postgres>() {
-            Some(_) => Some(pg::ClockPool::open(database)?),
+        let pg = match backend.as_any().downcast_ref::<Postgres>() {
+            Some(_) => Some(pg::PgSide::open(database)?),
             None => None,
         };
-        with_storage(backend.as_ref(), clock.as_ref(), Access::Write, |st| replica.enroll_self(st))?;
+        with_storage(backend.as_ref(), pg.as_ref(), Access::Write, |st| replica.enroll_self(st))?;
         let current = current_seq(backend.as_ref())?;
         let (changes, _) = tokio::sync::watch::channel(current);
         let stop = Arc::new(AtomicBool::new(false));
         start_feed(backend, database, changes.clone(), stop.clone())?;
-        Ok(SyncState { replica, clock, changes, stop })
+        Ok(SyncState { replica, pg, changes, stop })
     }
 
     fn announce(&self, seq: i64) {
@@ -208,40 +241,39 @@ pub enum Access {
 const WRITE_LOCK: i64 = 0x4149_534c_5359_4e43;
 
 /// Runs `f` against the sync storage in one transaction of the hub database; commits if it
-/// succeeds (announcing the change sequence it wrote, if any), rolls back if it fails.
+/// succeeds (a push notifies its change sequence at the commit), rolls back if it fails.
 pub fn with_storage<T>(
     backend: &dyn Backend,
-    clock: Option<&pg::ClockPool>,
+    side: Option<&pg::PgSide>,
     access: Access,
     f: impl FnOnce(&mut dyn SyncStorage) -> aisle::Result<T>,
-) -> Result<(T, Option<i64>)> {
+) -> Result<(T, Done)> {
+    let exchange = access == Access::Exchange;
     if let Some(pg) = backend.as_any().downcast_ref::<Postgres>() {
-        let clock = clock.ok_or_else(|| HubError::Internal("sync: no clock pool for PostgreSQL".into()))?;
+        let side = side.ok_or_else(|| HubError::Internal("sync: no clock pool for PostgreSQL".into()))?;
         let mut c = pg.pool().get()?;
+        let conn = &mut *c;
         let mut tx = match access {
-            Access::Exchange => c.build_transaction().isolation_level(postgres::IsolationLevel::RepeatableRead).start()?,
-            Access::Write => c.transaction()?,
+            Access::Exchange => conn.client.build_transaction().isolation_level(postgres::IsolationLevel::RepeatableRead).start()?,
+            Access::Write => conn.client.transaction()?,
         };
         if access == Access::Write {
-            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK])?;
+            tx.execute_typed("SELECT pg_advisory_xact_lock($1)", &[(&WRITE_LOCK, postgres::types::Type::INT8)])?;
         }
-        let mut st = pg::PgStorage::new(&mut tx, clock);
+        let mut st = pg::PgStorage::new(&mut tx, &mut conn.statements, side, exchange);
         let out = f(&mut st).map_err(HubError::Core)?;
-        let seq = st.seq;
+        let done = st.finish(CHANNEL).map_err(HubError::Core)?;
         drop(st);
-        if let Some(s) = seq {
-            tx.execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &s.to_string()])?;
-        }
         tx.commit()?;
-        Ok((out, seq))
+        Ok((out, done))
     } else if let Some(sq) = backend.as_any().downcast_ref::<Sqlite>() {
         let mut c = sq.conn();
         let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut st = sqlite::SqliteStorage::new(&tx);
+        let mut st = sqlite::SqliteStorage::new(&tx, exchange);
         let out = f(&mut st).map_err(HubError::Core)?;
-        let seq = st.seq;
+        let done = st.finish().map_err(HubError::Core)?;
         tx.commit()?;
-        Ok((out, seq))
+        Ok((out, done))
     } else {
         Err(HubError::Internal("sync: unknown backend".into()))
     }
@@ -281,11 +313,14 @@ async fn exchange(State(state): State<Arc<HubState>>, body: Bytes) -> Response {
     let s = state.clone();
     let out = blocking(move || {
         let sync = &s.sync;
-        with_storage(s.backend.as_ref(), sync.clock.as_ref(), Access::Exchange, |st| sync.replica.serve_exchange(st, &body, now_u64()))
+        with_storage(s.backend.as_ref(), sync.pg.as_ref(), Access::Exchange, |st| sync.replica.serve_exchange(st, &body, now_u64()))
     })
     .await;
     match out {
-        Ok((bytes, _)) => ([(header::CONTENT_TYPE, aisle::sync::SYNC_CONTENT_TYPE)], bytes).into_response(),
+        Ok((bytes, done)) => {
+            state.metrics.observe_propagation(&done.propagation);
+            ([(header::CONTENT_TYPE, aisle::sync::SYNC_CONTENT_TYPE)], bytes).into_response()
+        }
         Err(e) => refusal(e),
     }
 }
@@ -294,12 +329,12 @@ async fn push(State(state): State<Arc<HubState>>, body: Bytes) -> Response {
     let s = state.clone();
     let out = blocking(move || {
         let sync = &s.sync;
-        with_storage(s.backend.as_ref(), sync.clock.as_ref(), Access::Write, |st| sync.replica.serve_push(st, &body, now_u64()))
+        with_storage(s.backend.as_ref(), sync.pg.as_ref(), Access::Write, |st| sync.replica.serve_push(st, &body, now_u64()))
     })
     .await;
     match out {
-        Ok(((report, _), seq)) => {
-            if let Some(seq) = seq {
+        Ok(((report, _), done)) => {
+            if let Some(seq) = done.seq {
                 state.sync.announce(seq);
             }
             axum::Json(report).into_response()
@@ -324,7 +359,7 @@ async fn enroll_http(State(state): State<Arc<HubState>>, headers: HeaderMap, bod
         Err(e) => return HubError::Core(e).into_response(),
     };
     let s = state.clone();
-    let out = blocking(move || with_storage(s.backend.as_ref(), s.sync.clock.as_ref(), Access::Write, |st| st.enroll(&card)).map(|_| card)).await;
+    let out = blocking(move || with_storage(s.backend.as_ref(), s.sync.pg.as_ref(), Access::Write, |st| st.enroll(&card)).map(|_| card)).await;
     match out {
         Ok(card) => (StatusCode::CREATED, [(header::CONTENT_TYPE, "application/json")], card.to_json()).into_response(),
         Err(e) => e.into_response(),
@@ -364,10 +399,133 @@ async fn events(State(state): State<Arc<HubState>>) -> impl IntoResponse {
 /// Enrols a device in the hub's database, in process (what `POST /v1/admin/devices` does):
 /// for tools and demos that start a hub themselves.
 pub fn enroll_device(state: &HubState, card: &Device) -> Result<()> {
-    with_storage(state.backend.as_ref(), state.sync.clock.as_ref(), Access::Write, |st| st.enroll(card)).map(|_| ())
+    with_storage(state.backend.as_ref(), state.sync.pg.as_ref(), Access::Write, |st| st.enroll(card)).map(|_| ())
 }
 
 /// The hub's device card (what `GET /v1/sync/identity` answers).
 pub fn card(state: &HubState) -> Device {
     state.sync.replica.card()
+}
+
+/// A store counts as connected while its last exchange (on any instance) is this recent.
+pub const CONNECTED_WINDOW_MS: i64 = 5 * 60 * 1000;
+
+/// The fleet as the database sees it (every instance reports the same): for `/metrics`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct FleetStatus {
+    /// Distinct stores with an exchange in the last [`CONNECTED_WINDOW_MS`].
+    pub connected_stores: u64,
+    /// One entry per store id with an enrolled store device, in store order.
+    pub stores: Vec<StoreStatus>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoreStatus {
+    pub store: String,
+    /// Slot changes in the scopes its devices read, committed after the newest change
+    /// sequence they were delivered (the store's worst device).
+    pub lag_changes: i64,
+    /// Seconds since its devices' last exchange (the store's worst device; a device that
+    /// never synced counts from its enrolment).
+    pub last_sync_age_seconds: f64,
+}
+
+/// A store device's delivery state.
+struct DeviceState {
+    store_id: String,
+    delegated: String,
+    enrolled_ms: i64,
+    delivered_seq: i64,
+    exchanged_ms: Option<i64>,
+}
+
+/// The scopes a store device reads (the core's `Device::may_read` for role `store`).
+fn read_scopes(d: &DeviceState) -> Vec<String> {
+    let mut scopes = vec![aisle::sync::GLOBAL.to_owned(), aisle::sync::store_scope(&d.store_id)];
+    if let Ok(delegated) = serde_json::from_str::<Vec<String>>(&d.delegated) {
+        scopes.extend(delegated);
+    }
+    scopes.sort();
+    scopes.dedup();
+    scopes
+}
+
+/// Reads every store device's delivery state and counts, per (scope, delivered sequence)
+/// pair, the slot changes after it (through the `(scope, seq)` index): two statements in one
+/// snapshot, whatever the fleet's size.
+pub fn fleet_status(backend: &dyn Backend) -> Result<FleetStatus> {
+    const DEVICES: &str = "SELECT d.store_id, d.delegated, d.enrolled_ms, coalesce(st.delivered_seq, 0), st.exchanged_ms
+         FROM hub_sync_device d LEFT JOIN hub_sync_store_state st ON st.public_key = d.public_key WHERE d.role = 'store'";
+    type Pairs = Vec<Vec<(String, i64)>>;
+    type Counts = BTreeMap<(String, i64), i64>;
+    let (devices, pairs_of, counts, now_ms): (Vec<DeviceState>, Pairs, Counts, i64);
+    let pairs = |devices: &[DeviceState]| -> Pairs {
+        devices.iter().map(|d| read_scopes(d).into_iter().map(|s| (s, d.delivered_seq)).collect()).collect()
+    };
+    if let Some(pg) = backend.as_any().downcast_ref::<Postgres>() {
+        let mut c = pg.pool().get()?;
+        let mut tx = c.build_transaction().isolation_level(postgres::IsolationLevel::RepeatableRead).read_only(true).start()?;
+        now_ms = tx.query_typed_one(&format!("SELECT {}", pg::DB_NOW_MS), &[])?.get(0);
+        devices = tx
+            .query_typed(DEVICES, &[])?
+            .iter()
+            .map(|r| DeviceState { store_id: r.get(0), delegated: r.get(1), enrolled_ms: r.get(2), delivered_seq: r.get(3), exchanged_ms: r.get(4) })
+            .collect();
+        pairs_of = pairs(&devices);
+        let distinct: BTreeSet<(String, i64)> = pairs_of.iter().flatten().cloned().collect();
+        let (scopes, since): (Vec<String>, Vec<i64>) = distinct.iter().cloned().unzip();
+        let rows = tx.query_typed(
+            "SELECT x.scope, x.since, (SELECT count(*) FROM hub_sync_slot s WHERE s.scope = x.scope AND s.seq > x.since)
+             FROM unnest($1::text[], $2::int8[]) AS x(scope, since)",
+            &[(&scopes, postgres::types::Type::TEXT_ARRAY), (&since, postgres::types::Type::INT8_ARRAY)],
+        )?;
+        counts = rows.iter().map(|r| ((r.get(0), r.get(1)), r.get(2))).collect();
+        tx.commit()?;
+    } else if let Some(sq) = backend.as_any().downcast_ref::<Sqlite>() {
+        let mut c = sq.conn();
+        let tx = c.transaction()?;
+        // One machine: the file's clock is this process's.
+        now_ms = self::now_ms();
+        devices = {
+            let mut stmt = tx.prepare_cached(DEVICES)?;
+            let rows = stmt.query_map([], |r| {
+                Ok(DeviceState { store_id: r.get(0)?, delegated: r.get(1)?, enrolled_ms: r.get(2)?, delivered_seq: r.get(3)?, exchanged_ms: r.get(4)? })
+            })?;
+            rows.collect::<rusqlite::Result<Vec<_>>>()?
+        };
+        pairs_of = pairs(&devices);
+        let distinct: BTreeSet<(String, i64)> = pairs_of.iter().flatten().cloned().collect();
+        let mut m = BTreeMap::new();
+        {
+            let mut stmt = tx.prepare_cached("SELECT count(*) FROM hub_sync_slot WHERE scope = ?1 AND seq > ?2")?;
+            for (scope, since) in distinct {
+                let n: i64 = stmt.query_row(rusqlite::params![scope, since], |r| r.get(0))?;
+                m.insert((scope, since), n);
+            }
+        }
+        counts = m;
+        tx.commit()?;
+    } else {
+        return Err(HubError::Internal("sync: unknown backend".into()));
+    }
+    let mut per_store: BTreeMap<&str, (i64, f64)> = BTreeMap::new();
+    let mut connected: BTreeSet<&str> = BTreeSet::new();
+    for (d, pairs) in devices.iter().zip(&pairs_of) {
+        let lag: i64 = pairs.iter().map(|p| counts.get(p).copied().unwrap_or(0)).sum();
+        let since_ms = d.exchanged_ms.unwrap_or(d.enrolled_ms);
+        let age = (now_ms - since_ms).max(0) as f64 / 1000.0;
+        let e = per_store.entry(&d.store_id).or_insert((0, 0.0));
+        e.0 = e.0.max(lag);
+        e.1 = e.1.max(age);
+        if d.exchanged_ms.is_some_and(|x| x >= now_ms - CONNECTED_WINDOW_MS) {
+            connected.insert(&d.store_id);
+        }
+    }
+    Ok(FleetStatus {
+        connected_stores: connected.len() as u64,
+        stores: per_store
+            .into_iter()
+            .map(|(store, (lag_changes, last_sync_age_seconds))| StoreStatus { store: store.to_owned(), lag_changes, last_sync_age_seconds })
+            .collect(),
+    })
 }

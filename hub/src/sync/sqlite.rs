@@ -2,10 +2,12 @@
 //! `BEGIN IMMEDIATE` transaction, so sync operations (of this and any other hub process on the
 //! file) run one at a time. The same statements as `pg.rs`, in SQLite's dialect.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use aisle::sync::{Clock, Device, Hlc, REPLAY_WINDOW, Role, Site, Slot, SlotKey, SlotValue, Stamp, SyncStorage, VersionVector};
 use rusqlite::{OptionalExtension, Transaction, params};
+
+use super::{CHANGE_LOG_KEEP_MS, Done, Enrolled, propagation};
 
 fn i(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
@@ -18,16 +20,16 @@ fn db(e: rusqlite::Error) -> aisle::Error {
     aisle::Error::Store(format!("hub database: {e}"))
 }
 
-const SLOT_COLUMNS: &str = "scope, collection, key, sub, kind, owner, value, hlc, site";
+const SLOT_COLUMNS: &str = "scope, collection, key, sub, kind, owner, value, hlc, site, seq";
 
-type SlotRow = (String, String, String, String, i64, i64, Vec<u8>, i64, i64);
+type SlotRow = (String, String, String, String, i64, i64, Vec<u8>, i64, i64, i64);
 
 fn slot_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SlotRow> {
-    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?))
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?, r.get(9)?))
 }
 
 fn to_slot(r: SlotRow) -> aisle::Result<Slot> {
-    let (scope, collection, key, sub, kind, owner, value, hlc, site) = r;
+    let (scope, collection, key, sub, kind, owner, value, hlc, site, _seq) = r;
     let kind = u8::try_from(kind).map_err(|_| aisle::Error::Store(format!("hub_sync_slot: bad kind {kind}")))?;
     Ok(Slot {
         key: SlotKey { scope, collection, key, sub, kind, owner: u(owner) },
@@ -36,34 +38,85 @@ fn to_slot(r: SlotRow) -> aisle::Result<Slot> {
     })
 }
 
-type DeviceRow = (Vec<u8>, String, String, String, String);
+type DeviceRow = (Vec<u8>, String, String, String, String, i64);
 
 fn device_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DeviceRow> {
-    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
 }
 
-fn to_device(r: DeviceRow) -> aisle::Result<Device> {
+fn to_enrolled(r: DeviceRow) -> aisle::Result<Enrolled> {
     let damaged = |what: &str| aisle::Error::Store(format!("hub_sync_device holds a damaged {what}"));
-    let (key, store_id, device_id, role, delegated) = r;
-    Ok(Device {
-        public_key: key.try_into().map_err(|_| damaged("public key"))?,
-        store_id,
-        device_id,
-        role: Role::parse(&role).ok_or_else(|| damaged("role"))?,
-        delegated: serde_json::from_str(&delegated).map_err(|_| damaged("delegation"))?,
+    let (key, store_id, device_id, role, delegated, enrolled_ms) = r;
+    Ok(Enrolled {
+        device: Device {
+            public_key: key.try_into().map_err(|_| damaged("public key"))?,
+            store_id,
+            device_id,
+            role: Role::parse(&role).ok_or_else(|| damaged("role"))?,
+            delegated: serde_json::from_str(&delegated).map_err(|_| damaged("delegation"))?,
+        },
+        enrolled_ms,
     })
 }
+
+const DEVICE_COLUMNS: &str = "public_key, store_id, device_id, role, delegated, enrolled_ms";
 
 /// One sync operation's view of the database.
 pub struct SqliteStorage<'t, 'c> {
     pub tx: &'t Transaction<'c>,
     /// The change sequence this transaction's slot writes carry (taken at the first write).
     pub seq: Option<i64>,
+    /// An exchange: the first device asked for is the peer, whose delivery state is recorded.
+    exchange: bool,
+    peer: Option<Enrolled>,
+    /// Change sequences delivered in this exchange's answer.
+    delivered: BTreeSet<i64>,
 }
 
 impl<'t, 'c> SqliteStorage<'t, 'c> {
-    pub fn new(tx: &'t Transaction<'c>) -> Self {
-        SqliteStorage { tx, seq: None }
+    pub fn new(tx: &'t Transaction<'c>, exchange: bool) -> Self {
+        SqliteStorage { tx, seq: None, exchange, peer: None, delivered: BTreeSet::new() }
+    }
+
+    /// Ends the request before its commit: the peer's delivery state (an exchange), the commit
+    /// time of a push's change sequence, and the propagation of what was delivered. SQLite is
+    /// one machine: its clock is this process's.
+    pub fn finish(&mut self) -> aisle::Result<Done> {
+        let now = super::now_ms();
+        if let Some(seq) = self.seq {
+            self.tx
+                .prepare_cached("INSERT OR IGNORE INTO hub_sync_change_log (seq, committed_ms) VALUES (?1, ?2)")
+                .map_err(db)?
+                .execute(params![seq, now])
+                .map_err(db)?;
+            if fastrand::u32(..64) == 0 {
+                self.tx
+                    .prepare_cached("DELETE FROM hub_sync_change_log WHERE committed_ms < ?1")
+                    .map_err(db)?
+                    .execute([now - CHANGE_LOG_KEEP_MS])
+                    .map_err(db)?;
+            }
+        }
+        let mut committed = Vec::new();
+        if let (true, Some(peer)) = (self.exchange, &self.peer) {
+            let delivered: i64 = self.tx.query_row("SELECT seq FROM hub_sync_change WHERE id = 1", [], |r| r.get(0)).map_err(db)?;
+            self.tx
+                .prepare_cached(
+                    "INSERT INTO hub_sync_store_state (public_key, delivered_seq, exchanged_ms) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (public_key) DO UPDATE SET delivered_seq = max(delivered_seq, excluded.delivered_seq),
+                       exchanged_ms = max(exchanged_ms, excluded.exchanged_ms)",
+                )
+                .map_err(db)?
+                .execute(params![&peer.device.public_key[..], delivered, now])
+                .map_err(db)?;
+            let mut stmt = self.tx.prepare_cached("SELECT committed_ms FROM hub_sync_change_log WHERE seq = ?1").map_err(db)?;
+            for seq in &self.delivered {
+                if let Some(c) = stmt.query_row([seq], |r| r.get::<_, i64>(0)).optional().map_err(db)? {
+                    committed.push(c);
+                }
+            }
+        }
+        Ok(Done { seq: self.seq, propagation: propagation(self.peer.as_ref(), now, committed) })
     }
 
     fn change_seq(&mut self) -> aisle::Result<i64> {
@@ -142,6 +195,9 @@ impl SyncStorage for SqliteStorage<'_, '_> {
             let row = slot_row(r).map_err(db)?;
             if since.is_some_and(|v| v.covers(&row.0, Stamp::new(Hlc(u(row.7)), u(row.8)))) {
                 continue;
+            }
+            if self.exchange {
+                self.delivered.insert(row.9);
             }
             f(to_slot(row)?);
         }
@@ -261,21 +317,22 @@ impl SyncStorage for SqliteStorage<'_, '_> {
     fn device(&mut self, public_key: &[u8; 32]) -> aisle::Result<Option<Device>> {
         let row = self
             .tx
-            .prepare_cached("SELECT public_key, store_id, device_id, role, delegated FROM hub_sync_device WHERE public_key = ?1")
+            .prepare_cached(&format!("SELECT {DEVICE_COLUMNS} FROM hub_sync_device WHERE public_key = ?1"))
             .map_err(db)?
             .query_row([&public_key[..]], device_row)
             .optional()
             .map_err(db)?;
-        row.map(to_device).transpose()
+        let found = row.map(to_enrolled).transpose()?;
+        if self.exchange && self.peer.is_none() {
+            self.peer = found.clone();
+        }
+        Ok(found.map(|e| e.device))
     }
 
     fn devices(&mut self) -> aisle::Result<Vec<Device>> {
-        let mut stmt = self
-            .tx
-            .prepare_cached("SELECT public_key, store_id, device_id, role, delegated FROM hub_sync_device ORDER BY public_key")
-            .map_err(db)?;
+        let mut stmt = self.tx.prepare_cached(&format!("SELECT {DEVICE_COLUMNS} FROM hub_sync_device ORDER BY public_key")).map_err(db)?;
         let rows = stmt.query_map([], device_row).map_err(db)?.collect::<rusqlite::Result<Vec<_>>>().map_err(db)?;
-        rows.into_iter().map(to_device).collect()
+        rows.into_iter().map(|r| to_enrolled(r).map(|e| e.device)).collect()
     }
 
     fn enroll(&mut self, d: &Device) -> aisle::Result<()> {

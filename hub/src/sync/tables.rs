@@ -40,3 +40,25 @@ CREATE TABLE hub_sync_change (
 );
 INSERT INTO hub_sync_change (id, seq) VALUES (1, 0);
 "#;
+
+/// Schema step 3: what operations metrics and per-instance caches need.
+///
+/// - `hub_sync_store_state`: per enrolled device, the newest change sequence it was delivered
+///   in an exchange answer and when (database clock): lag and last-sync age per store.
+/// - `hub_sync_change_log`: when each change sequence was committed (database clock), for the
+///   propagation histogram (publish → delivery). Pruned to a week.
+/// - `hub_sync_change.devices` / `.vector`: generations bumped whenever a device is enrolled or
+///   the hub's version vector is raised, so an instance may keep the device registry and the
+///   vector in memory between requests and knows, from its snapshot, when they are stale.
+/// - `(scope, seq)`: counting what a store lacks since its delivered sequence (lag).
+pub const STEP_3: &str = r#"
+CREATE TABLE hub_sync_store_state (
+    public_key {bytes} PRIMARY KEY, delivered_seq bigint NOT NULL, exchanged_ms bigint NOT NULL
+);
+CREATE TABLE hub_sync_change_log (
+    seq bigint PRIMARY KEY, committed_ms bigint NOT NULL
+);
+ALTER TABLE hub_sync_change ADD COLUMN devices bigint NOT NULL DEFAULT 0;
+ALTER TABLE hub_sync_change ADD COLUMN vector bigint NOT NULL DEFAULT 0;
+CREATE INDEX hub_sync_slot_scope_seq ON hub_sync_slot (scope, seq);
+"#;
