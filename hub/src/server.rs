@@ -72,7 +72,7 @@ impl Hub {
             .build()
             .map_err(|e| HubError::Internal(format!("runtime: {e}")))?;
         let backend = store::open(&config.database, config.pool_size)?;
-        let sync = crate::sync::SyncState::start(&backend, &config.database)?;
+        let sync = crate::sync::SyncState::start(&backend, &config.database, config.pool_size)?;
         let limits = &config.limits;
         let state = Arc::new(HubState {
             device_limit: RateLimiter::new(limits.device_rate, limits.device_burst),

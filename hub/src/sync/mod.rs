@@ -100,6 +100,10 @@ pub struct SyncState {
     pg: Option<pg::PgSide>,
     /// The newest change sequence this instance knows of (its own pushes and other instances').
     pub changes: tokio::sync::watch::Sender<i64>,
+    /// One permit per database connection: requests past it wait here, in arrival order, as
+    /// tasks, not as blocked threads racing for the pool (1,000 stores answering one
+    /// announcement would be 500 threads woken in no order: a long tail).
+    gate: tokio::sync::Semaphore,
     stop: Arc<AtomicBool>,
 }
 
@@ -111,7 +115,7 @@ impl Drop for SyncState {
 
 impl SyncState {
     /// Loads (or, on the first instance, creates) the HQ identity and starts the change feed.
-    pub fn start(backend: &Arc<dyn Backend>, database: &str) -> Result<SyncState> {
+    pub fn start(backend: &Arc<dyn Backend>, database: &str, pool_size: u32) -> Result<SyncState> {
         let fresh = HostedReplica::generate_secret()?;
         let secret: Vec<u8> = if let Some(pg) = backend.as_any().downcast_ref::<Postgres>() {
             let mut c = pg.pool().get()?;
@@ -139,7 +143,8 @@ impl SyncState {
         let (changes, _) = tokio::sync::watch::channel(current);
         let stop = Arc::new(AtomicBool::new(false));
         start_feed(backend, database, changes.clone(), stop.clone())?;
-        Ok(SyncState { replica, pg, changes, stop })
+        let permits = if pg.is_some() { pool_size.max(1) as usize } else { 1 };
+        Ok(SyncState { replica, pg, changes, gate: tokio::sync::Semaphore::new(permits), stop })
     }
 
     fn announce(&self, seq: i64) {
@@ -310,6 +315,9 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'sta
 }
 
 async fn exchange(State(state): State<Arc<HubState>>, body: Bytes) -> Response {
+    let Ok(_turn) = state.sync.gate.acquire().await else {
+        return HubError::Internal("sync: shutting down".into()).into_response();
+    };
     let s = state.clone();
     let out = blocking(move || {
         let sync = &s.sync;
@@ -326,6 +334,9 @@ async fn exchange(State(state): State<Arc<HubState>>, body: Bytes) -> Response {
 }
 
 async fn push(State(state): State<Arc<HubState>>, body: Bytes) -> Response {
+    let Ok(_turn) = state.sync.gate.acquire().await else {
+        return HubError::Internal("sync: shutting down".into()).into_response();
+    };
     let s = state.clone();
     let out = blocking(move || {
         let sync = &s.sync;
