@@ -27,13 +27,15 @@ from vision_onnxruntime import session
 
 binary, out, rounds, runs = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 load0 = os.getloadavg()[0]
-aisle, ort, detect, sessions, shapes = {}, {}, {}, {}, {}
+aisle, ort, detect, tract, own, sessions, shapes = {}, {}, {}, {}, {}, {}, {}
 for r in range(rounds):
     lines = subprocess.run([binary, "latency", str(out), str(runs)], check=True, capture_output=True, text=True).stdout
     for row in map(json.loads, lines.splitlines()):
         m = row["model"]
         aisle.setdefault(m, []).extend(row["model_ms"])
         detect.setdefault(m, []).extend(row["detect_ms"])
+        tract.setdefault(m, []).extend(row["tract_kernels_ms"])
+        own[m] = row["own_kernel_layers"]
         if m not in sessions:
             x = np.load(out / row["input"])
             sess, name = session(row["onnx"], row["input_name"], list(x.shape), threads=1)
@@ -51,10 +53,12 @@ med = statistics.median
 print(f"onnxruntime {onnxruntime.__version__}; tract 1 thread, onnxruntime 1 intra-op thread; "
       f"{rounds} alternating rounds x {runs} runs (after 3 warm-ups); median ms per frame; "
       f"{os.cpu_count()} cores, load average {load0:.1f} -> {load1:.1f}")
-print(f"{'model':16} {'input':>14} {'Aisle (tract)':>13} {'onnxruntime':>12} {'ratio':>7} {'Aisle detect()':>15}")
+print(f"{'model':16} {'input':>14} {'Aisle':>9} {'onnxruntime':>12} {'ratio':>7} {'Aisle detect()':>15} "
+      f"{'tract kernels only':>19} {'ratio':>7} {'own layers':>10}")
 for m in aisle:
-    a, o = med(aisle[m]), med(ort[m])
-    print(f"{m:16} {shapes[m]:>14} {a:13.2f} {o:12.2f} {a / o:6.2f}x {med(detect[m]):15.2f}")
+    a, o, t = med(aisle[m]), med(ort[m]), med(tract[m])
+    print(f"{m:16} {shapes[m]:>14} {a:9.2f} {o:12.2f} {a / o:6.2f}x {med(detect[m]):15.2f} "
+          f"{t:19.2f} {t / o:6.2f}x {own[m]:10}")
 r = json.loads(subprocess.run([binary, "camera-hour"], check=True, capture_output=True, text=True).stdout)
 print(f"camera-hour ({r['frames']} frames at {r['fps']} fps, {r['detections_per_frame']:.1f} persons detected per frame, "
       f"2 lines, 3 zones, 1-minute intervals):")

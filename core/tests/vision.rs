@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use aisle::vision::{BBox, Detection, Detector, Frame, Model, ModelDescriptor, PixelFormat};
+use aisle::vision::{BBox, Detection, Detector, Frame, Kernels, Model, ModelDescriptor, PixelFormat};
 
 fn models_dir() -> PathBuf {
     let dir = std::env::var_os("AISLE_MODELS")
@@ -288,9 +288,39 @@ fn a_run_can_be_profiled_by_kind_of_operation() {
     let input = m.input_tensor(&photo("astronaut.png"));
     let ops = m.profile_ops(&input, 2).unwrap();
     // BlazeFace is depthwise and pointwise convolutions: both show, each counted once per node.
-    assert!(ops.iter().any(|(op, n, _)| op == "DepthWiseConv" && *n >= 8), "{ops:?}");
+    let depthwise: usize =
+        ops.iter().filter(|(op, ..)| op == "DepthWiseConv" || op == "AislePlanarDepthwise").map(|(_, n, _)| n).sum();
+    assert!(depthwise >= 8, "{ops:?}");
     assert!(ops.windows(2).all(|w| w[0].2 >= w[1].2), "slowest first: {ops:?}");
     assert!(ops.iter().all(|(_, n, ms)| *n >= 1 && ms.is_finite() && *ms >= 0.0));
     // Profiling runs the same plan: the outputs are unchanged.
     assert_eq!(m.run_tensor(&input).unwrap(), m.run_tensor(&input).unwrap());
+}
+
+#[test]
+fn aisle_depthwise_kernels_agree_with_tracts_on_every_shipped_model() {
+    for (descriptor, photo_name, layers) in [
+        ("person-ssdlite.model.json", "city.jpg", 30),
+        ("centerface.model.json", "city.jpg", 15),
+        ("blazeface-128.model.json", "astronaut.png", 8),
+    ] {
+        let (d, path) = ModelDescriptor::from_file(models_dir().join(descriptor)).unwrap();
+        let bytes = std::fs::read(path).unwrap();
+        let ours = Model::from_bytes_with(d.clone(), &bytes, Kernels::Aisle).unwrap();
+        let theirs = Model::from_bytes_with(d, &bytes, Kernels::Tract).unwrap();
+        // The swap happened (most of the depthwise layers), and only where asked.
+        assert!(ours.own_kernel_layers() >= layers, "{descriptor}: {}", ours.own_kernel_layers());
+        assert_eq!(theirs.own_kernel_layers(), 0);
+        let input = ours.input_tensor(&photo(photo_name));
+        let (a, b) = (ours.run_tensor(&input).unwrap(), theirs.run_tensor(&input).unwrap());
+        assert_eq!(a.len(), b.len());
+        for (i, (a, b)) in a.iter().zip(&b).enumerate() {
+            assert_eq!(a.len(), b.len());
+            let worst = a.iter().zip(b).map(|(x, y)| (x - y).abs() / (1.0 + y.abs())).fold(0f32, f32::max);
+            assert!(worst < 1e-3, "{descriptor} output {i}: differs by {worst}");
+        }
+        // And so do the detections.
+        let frame = photo(photo_name);
+        assert_eq!(show(&ours.detect(&frame).unwrap()), show(&theirs.detect(&frame).unwrap()), "{descriptor}");
+    }
 }

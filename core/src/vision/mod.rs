@@ -19,6 +19,7 @@
 
 mod analytics;
 mod decode;
+mod depthwise;
 mod descriptor;
 mod detection;
 mod detector;
@@ -44,5 +45,5 @@ pub use pipeline::{
     DEFAULT_QUEUE_CAPACITY, FrameCallback, FrameReport, MAX_QUEUE_CAPACITY, Pipeline, PipelineBuilder, PipelineStats,
     Pushed, StopMode, StopReport,
 };
-pub use model::{Model, sha256_hex};
+pub use model::{Kernels, Model, sha256_hex};
 pub use tracker::{TrackedObject, Tracker, TrackerConfig, TrackerStats};

@@ -11,6 +11,7 @@ use tract_onnx::prelude::*;
 use crate::error::{Error, Result};
 
 use super::decode::{self, Anchor};
+use super::depthwise;
 use super::descriptor::{DecoderSpec, Layout, ModelDescriptor, YoloVersion};
 use super::detection::{Detection, filter_and_suppress};
 use super::frame::{Frame, to_input_tensor};
@@ -34,6 +35,19 @@ pub struct Model {
     plan: Plan,
     prepared: Prepared,
     fixes: Vec<String>,
+    own_kernels: usize,
+}
+
+/// Whose kernels run the layers Aisle has its own implementation for (today: depthwise
+/// convolutions over channel planes, `vision/depthwise.rs`, a third of tract's time on the
+/// MobileNet-style models). The results agree within float rounding either way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Kernels {
+    /// Aisle's where it has one, tract's elsewhere (the default).
+    #[default]
+    Aisle,
+    /// tract's everywhere.
+    Tract,
 }
 
 impl std::fmt::Debug for Model {
@@ -57,15 +71,21 @@ impl Model {
         let (descriptor, model_path) = ModelDescriptor::from_file(descriptor_path)?;
         let bytes =
             std::fs::read(&model_path).map_err(|e| Error::ModelIo { path: model_path.clone(), detail: e.to_string() })?;
-        Model::load_bytes(descriptor, &bytes, &model_path.display().to_string())
+        Model::load_bytes(descriptor, &bytes, &model_path.display().to_string(), Kernels::Aisle)
     }
 
     /// Loads a model from its bytes (e.g. received over the network or embedded).
     pub fn from_bytes(descriptor: ModelDescriptor, bytes: &[u8]) -> Result<Model> {
-        Model::load_bytes(descriptor, bytes, "<model bytes>")
+        Model::load_bytes(descriptor, bytes, "<model bytes>", Kernels::Aisle)
     }
 
-    fn load_bytes(descriptor: ModelDescriptor, bytes: &[u8], origin: &str) -> Result<Model> {
+    /// Like [`Model::from_bytes`], choosing whose kernels run the layers Aisle has its own for
+    /// (see [`Kernels`]): for comparing them, and as a way out should one misbehave.
+    pub fn from_bytes_with(descriptor: ModelDescriptor, bytes: &[u8], kernels: Kernels) -> Result<Model> {
+        Model::load_bytes(descriptor, bytes, "<model bytes>", kernels)
+    }
+
+    fn load_bytes(descriptor: ModelDescriptor, bytes: &[u8], origin: &str, kernels: Kernels) -> Result<Model> {
         descriptor.validate(&descriptor.name)?;
         let found = sha256_hex(bytes);
         if found != descriptor.sha256 {
@@ -95,14 +115,23 @@ impl Model {
             .map_err(|e| invalid(format!("cannot set the input shape {shape:?}: {e:#}")))?;
         let outputs = descriptor.output_names();
         model.select_outputs_by_name(&outputs).map_err(|e| invalid(format!("output names {outputs:?}: {e:#}")))?;
+        let mut typed = model
+            .into_typed()
+            .and_then(|m| m.into_decluttered())
+            .map_err(|e| invalid(format!("tract cannot type the graph: {e:#}")))?;
+        let own_kernels = match kernels {
+            Kernels::Aisle => depthwise::replace_depthwise(&mut typed)
+                .map_err(|e| invalid(format!("cannot swap in Aisle's depthwise kernel: {e:#}")))?,
+            Kernels::Tract => 0,
+        };
         let typed =
-            model.into_optimized().map_err(|e| invalid(format!("tract cannot optimise the graph: {e:#}")))?;
+            typed.into_optimized().map_err(|e| invalid(format!("tract cannot optimise the graph: {e:#}")))?;
         let shapes: Vec<Option<Vec<usize>>> = (0..outputs.len())
             .map(|i| typed.output_fact(i).ok().and_then(|f| f.shape.as_concrete().map(<[usize]>::to_vec)))
             .collect();
         let plan = typed.into_runnable().map_err(|e| invalid(format!("tract cannot plan the graph: {e:#}")))?;
         let prepared = prepare(&descriptor, &shapes).map_err(invalid)?;
-        Ok(Model { descriptor, sha256: found, plan, prepared, fixes })
+        Ok(Model { descriptor, sha256: found, plan, prepared, fixes, own_kernels })
     }
 
     pub fn descriptor(&self) -> &ModelDescriptor {
@@ -114,6 +143,10 @@ impl Model {
     /// SHA-256 of the model file (verified equal to the descriptor's).
     pub fn sha256(&self) -> &str {
         &self.sha256
+    }
+    /// How many of the graph's layers run on Aisle's own kernels (see [`Kernels`]).
+    pub fn own_kernel_layers(&self) -> usize {
+        self.own_kernels
     }
     /// What was changed in the graph at load time so tract runs it (empty for most models).
     pub fn fixes(&self) -> &[String] {

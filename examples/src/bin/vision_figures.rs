@@ -20,7 +20,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use aisle::vision::{
-    Analytics, AnalyticsConfig, Detection, Frame, InsightEvent, Layout, Model, PixelFormat, Tracker, TrackerConfig,
+    Analytics, AnalyticsConfig, Detection, Frame, InsightEvent, Kernels, Layout, Model, ModelDescriptor, PixelFormat, Tracker, TrackerConfig,
 };
 
 const CASES: [(&str, &str); 4] = [
@@ -81,16 +81,24 @@ fn latency(out: &Path, models: &Path, runs: usize) -> Result<(), String> {
         };
         let stem = descriptor.trim_end_matches(".model.json");
         write_npy(&out.join(format!("{stem}.input.npy")), &shape, &input)?;
+        // The same graph with tract's kernels everywhere: what Aisle's own kernels change.
+        let (desc, onnx) = ModelDescriptor::from_file(models.join(descriptor)).map_err(|e| e.to_string())?;
+        let bytes = std::fs::read(&onnx).map_err(|e| e.to_string())?;
+        let tract_only = Model::from_bytes_with(desc, &bytes, Kernels::Tract).map_err(|e| e.to_string())?;
         for _ in 0..3 {
             model.run_tensor(&input).map_err(|e| e.to_string())?;
+            tract_only.run_tensor(&input).map_err(|e| e.to_string())?;
         }
-        let model_ms: Vec<f64> = (0..runs)
-            .map(|_| {
-                let t = Instant::now();
-                model.run_tensor(&input).map(|_| ms(t))
-            })
-            .collect::<Result<_, _>>()
-            .map_err(|e| e.to_string())?;
+        // Alternating run by run, so both see the same load.
+        let (mut model_ms, mut tract_ms) = (Vec::with_capacity(runs), Vec::with_capacity(runs));
+        for _ in 0..runs {
+            let t = Instant::now();
+            model.run_tensor(&input).map_err(|e| e.to_string())?;
+            model_ms.push(ms(t));
+            let t = Instant::now();
+            tract_only.run_tensor(&input).map_err(|e| e.to_string())?;
+            tract_ms.push(ms(t));
+        }
         let detect_ms: Vec<f64> = (0..runs)
             .map(|_| {
                 let t = Instant::now();
@@ -104,7 +112,8 @@ fn latency(out: &Path, models: &Path, runs: usize) -> Result<(), String> {
                 "figure": "latency", "model": stem,
                 "onnx": models.join(d.model.as_deref().unwrap_or_default()).canonicalize().map_err(|e| e.to_string())?,
                 "input": format!("{stem}.input.npy"), "input_name": d.input.name, "threads": 1,
-                "model_ms": model_ms, "detect_ms": detect_ms,
+                "model_ms": model_ms, "tract_kernels_ms": tract_ms, "detect_ms": detect_ms,
+                "own_kernel_layers": model.own_kernel_layers(),
             })
         );
     }
