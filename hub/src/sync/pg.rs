@@ -568,23 +568,40 @@ impl SyncStorage for PgStorage<'_, '_> {
             return Ok(());
         };
         // Every scope of the vector at once: an exchange scans each of them with this vector.
+        // A scope the peer has nothing of (a new store) is read whole in key order (the
+        // primary key: no sort); the others through the index, from the peer's entries on.
         if self.scanned.as_ref().is_none_or(|(v, _)| v != since) {
             let mut scopes: BTreeSet<&str> = since.scopes().collect();
             scopes.insert(scope);
-            let scopes: Vec<&str> = scopes.into_iter().collect();
-            let (mut vs, mut vsite, mut vh) = (Vec::new(), Vec::new(), Vec::new());
-            for (sc, sites) in &since.0 {
-                for (site, hlc) in sites {
-                    vs.push(sc.as_str());
-                    vsite.push(i(*site));
-                    vh.push(i(hlc.0));
-                }
-            }
-            let rows = self.q(SCAN_SINCE, &[p!(scopes, TEXT_ARRAY), p!(vs, TEXT_ARRAY), p!(vsite, INT8_ARRAY), p!(vh, INT8_ARRAY)])?;
+            let (fresh, known): (Vec<&str>, Vec<&str>) = scopes.into_iter().partition(|sc| since.0.get(*sc).is_none_or(|m| m.is_empty()));
             let mut by_scope: Scanned = BTreeMap::new();
-            for r in &rows {
-                let slot = to_slot(r)?;
-                by_scope.entry(slot.key.scope.clone()).or_default().push((slot, r.get(9)));
+            for sc in fresh {
+                let rows = self.q(
+                    &format!("SELECT {SLOT_COLUMNS} FROM hub_sync_slot WHERE scope = $1 ORDER BY collection, key, sub, kind, owner"),
+                    &[p!(sc, TEXT)],
+                )?;
+                let mut slots = Vec::with_capacity(rows.len());
+                for r in &rows {
+                    if !since.covers(sc, Stamp::new(Hlc(u(r.get(7))), u(r.get(8)))) {
+                        slots.push((to_slot(r)?, r.get(9)));
+                    }
+                }
+                by_scope.insert(sc.to_owned(), slots);
+            }
+            if !known.is_empty() {
+                let (mut vs, mut vsite, mut vh) = (Vec::new(), Vec::new(), Vec::new());
+                for (sc, sites) in &since.0 {
+                    for (site, hlc) in sites {
+                        vs.push(sc.as_str());
+                        vsite.push(i(*site));
+                        vh.push(i(hlc.0));
+                    }
+                }
+                let rows = self.q(SCAN_SINCE, &[p!(known, TEXT_ARRAY), p!(vs, TEXT_ARRAY), p!(vsite, INT8_ARRAY), p!(vh, INT8_ARRAY)])?;
+                for r in &rows {
+                    let slot = to_slot(r)?;
+                    by_scope.entry(slot.key.scope.clone()).or_default().push((slot, r.get(9)));
+                }
             }
             self.scanned = Some((since.clone(), by_scope));
         }
