@@ -1,11 +1,15 @@
 //! Edge vision in Kotlin: `Model`, `Frame`, `Detector`, camera `Pipeline`s.
 //!
-//! Glue only. A `Frame` is a record whose `pixels` are a `ByteArray`. uniffi passes a
-//! `ByteArray` by value (it is written into a Rust buffer at the call), so a frame costs one
-//! copy at the FFI boundary and none after it: `Pipeline.push` queues the very bytes that
-//! crossed (the core's `push_owned` over `Frame::from_vec`), and `detect` reads them in place. uniffi has no
-//! zero-copy type for a direct `ByteBuffer`: copy a camera's buffer into a reused `ByteArray`
-//! (Android `Image.planes[0].buffer.get(bytes)`), which is the one copy there is.
+//! Glue only. Pixels come in two ways:
+//! - a `Frame` record whose `pixels` are a `ByteArray`. uniffi passes a `ByteArray` by value
+//!   (it is written into a Rust buffer at the call), so a frame costs one copy at the FFI
+//!   boundary and none after it: `Pipeline.push` queues the very bytes that crossed (the core's
+//!   `push_owned` over `Frame::from_vec`), and `detect` reads them in place;
+//! - a direct `java.nio.ByteBuffer` (what Android's camera APIs hand out), read in place. uniffi
+//!   has no type for one, so `Vision.kt` takes the buffer's address with JNA and calls the raw
+//!   `unsafe…At(address, len, …)` methods here, which borrow that memory for the duration of
+//!   the call ([`borrowed`]): `detect` copies nothing, `push`/`pushBlocking` copy once, into the
+//!   frame the queue owns (the worker runs after the call has returned).
 //!
 //! Analytics configurations are JSON text (docs/vision.md), read by the core (errors name the
 //! field); the final insight of a stop is the core's JSON too, like the stream records a
@@ -59,6 +63,16 @@ fn non_negative(name: &str, v: i32) -> Result<u32> {
     u32::try_from(v).map_err(|_| frame_invalid(format!("{name} must be >= 0, got {v}")))
 }
 
+/// `(width, height, stride)` of a frame's Kotlin sizes (`stride` `null`: packed rows).
+fn layout(width: i32, height: i32, stride: Option<i32>, format: PixelFormat) -> Result<(u32, u32, usize)> {
+    let (width, height) = (non_negative("width", width)?, non_negative("height", height)?);
+    let stride = match stride {
+        Some(s) => non_negative("stride", s)? as usize,
+        None => width as usize * format.bytes_per_pixel(),
+    };
+    Ok((width, height, stride))
+}
+
 impl Frame {
     /// The core's frame over `pixels` (no copy); `FRAME_INVALID` says which size is wrong.
     fn view(&self) -> Result<vision::Frame<'_>> {
@@ -67,12 +81,7 @@ impl Frame {
     }
 
     fn layout(&self) -> Result<(u32, u32, usize)> {
-        let (width, height) = (non_negative("width", self.width)?, non_negative("height", self.height)?);
-        let stride = match self.stride {
-            Some(s) => non_negative("stride", s)? as usize,
-            None => width as usize * self.format.bytes_per_pixel(),
-        };
-        Ok((width, height, stride))
+        layout(self.width, self.height, self.stride, self.format)
     }
 
     /// The frame as the core owns it, taking the bytes (no copy).
@@ -91,6 +100,52 @@ impl Frame {
             pixels: frame.pixels().to_vec(),
         }
     }
+}
+
+/// The sizes of a frame over memory the caller holds: a direct `ByteBuffer`'s remaining bytes.
+struct Raw {
+    address: u64,
+    len: u64,
+    width: i32,
+    height: i32,
+    format: PixelFormat,
+    timestamp_ms: i64,
+    stride: Option<i32>,
+}
+
+/// Calls `f` with the core's frame over the `len` bytes at `address` (no copy), checked like
+/// any frame first: the sizes must fit in `len` (`FRAME_INVALID` says which one does not), so
+/// nothing beyond `len` is ever read.
+///
+/// # Safety
+/// The caller (`Vision.kt`, the only one: the exported `unsafe…At` methods are private in Rust)
+/// guarantees that `address` is the first of `len` bytes it may read (a direct `ByteBuffer`'s
+/// address plus its position; `len` its remaining bytes), that the memory stays allocated until
+/// this returns (the buffer is kept reachable across the call, and the caller must not free it,
+/// e.g. `Image.close()`, from another thread meanwhile), and that nothing writes to it meanwhile.
+/// The frame cannot outlive `f`: nothing here keeps a reference past the call.
+unsafe fn borrowed<T>(raw: Raw, f: impl FnOnce(&vision::Frame<'_>) -> Result<T>) -> Result<T> {
+    let (width, height, stride) = layout(raw.width, raw.height, raw.stride, raw.format)?;
+    let len = usize::try_from(raw.len)
+        .ok()
+        .filter(|&n| n <= isize::MAX as usize)
+        .ok_or_else(|| frame_invalid(format!("a buffer of {} bytes is larger than this process can address", raw.len)))?;
+    let address = usize::try_from(raw.address)
+        .ok()
+        .filter(|a| a.checked_add(len).is_some())
+        .ok_or_else(|| frame_invalid(format!("{len} bytes at address {:#x} run past the address space", raw.address)))?;
+    let pixels: &[u8] = if len == 0 {
+        &[] // the core refuses it with the sizes it needed
+    } else if address == 0 {
+        return Err(frame_invalid("the buffer has no address (a freed or non-direct buffer?)".into()));
+    } else {
+        // SAFETY: non-null, `u8` needs no alignment, `len <= isize::MAX` and the range does not
+        // wrap (checked above); readable, allocated and unwritten for the whole call by this
+        // function's contract, and the slice (and every frame over it) is dropped before it
+        // returns: `f` gets a borrow, `Frame::new` borrows, `push` copies out of it.
+        unsafe { std::slice::from_raw_parts(address as *const u8, len) }
+    };
+    f(&vision::Frame::new(pixels, width, height, stride, raw.format, raw.timestamp_ms)?)
 }
 
 /// Reads and decodes a JPEG or PNG file into an RGB frame (greyscale and alpha become RGB);
@@ -216,6 +271,28 @@ impl Detector {
     /// `detectAsync` suspends instead).
     pub fn detect(&self, frame: Frame) -> Result<Vec<Detection>> {
         Ok(detections(self.inner.detect(&frame.view()?)?))
+    }
+
+    /// **Not for direct use**: the raw half of `detect(buffer: ByteBuffer, …)` (`Vision.kt`),
+    /// which passes a direct buffer's address and remaining bytes. Reads `len` bytes at
+    /// `address` in place; an address that is not `len` readable bytes is undefined
+    /// behaviour (a crash at best).
+    #[allow(clippy::too_many_arguments)]
+    fn unsafe_detect_at(
+        &self,
+        address: u64,
+        len: u64,
+        width: i32,
+        height: i32,
+        format: PixelFormat,
+        timestamp_ms: i64,
+        stride: Option<i32>,
+    ) -> Result<Vec<Detection>> {
+        let raw = Raw { address, len, width, height, format, timestamp_ms, stride };
+        // SAFETY: `Vision.kt` passes a direct ByteBuffer's address + position and its remaining
+        // bytes, and keeps the buffer reachable until this returns (`borrowed`'s contract);
+        // the frame is only read during `detect`.
+        unsafe { borrowed(raw, |frame| Ok(detections(self.inner.detect(frame)?))) }
     }
 
     /// The model in use now.
@@ -360,6 +437,45 @@ impl Pipeline {
     /// Queues the frame, waiting for room instead of dropping (recorded video, files).
     pub fn push_blocking(&self, frame: Frame) -> Result<()> {
         Ok(self.inner.push_blocking(frame.into_owned()?)?)
+    }
+
+    /// **Not for direct use**: the raw half of `push(buffer: ByteBuffer, …)` (`Vision.kt`).
+    /// Copies the frame's rows out of the `len` bytes at `address` into the queued frame;
+    /// an address that is not `len` readable bytes is undefined behaviour (a crash at best).
+    #[allow(clippy::too_many_arguments)]
+    fn unsafe_push_at(
+        &self,
+        address: u64,
+        len: u64,
+        width: i32,
+        height: i32,
+        format: PixelFormat,
+        timestamp_ms: i64,
+        stride: Option<i32>,
+    ) -> Result<Pushed> {
+        let raw = Raw { address, len, width, height, format, timestamp_ms, stride };
+        // SAFETY: as in `Detector::unsafe_detect_at`; `push` copies the rows into an owned
+        // frame before it returns, so the queue never refers to the caller's memory.
+        unsafe { borrowed(raw, |frame| Ok(self.inner.push(frame)?)) }
+    }
+
+    /// **Not for direct use**: the raw half of `pushBlocking(buffer: ByteBuffer, …)`
+    /// (`Vision.kt`). Copies the frame out of the `len` bytes at `address`, then waits for room.
+    #[allow(clippy::too_many_arguments)]
+    fn unsafe_push_blocking_at(
+        &self,
+        address: u64,
+        len: u64,
+        width: i32,
+        height: i32,
+        format: PixelFormat,
+        timestamp_ms: i64,
+        stride: Option<i32>,
+    ) -> Result<()> {
+        let raw = Raw { address, len, width, height, format, timestamp_ms, stride };
+        // SAFETY: as in `Detector::unsafe_detect_at`; the frame is copied (`copied`, rows
+        // packed) before the wait, and only the copy is queued.
+        unsafe { borrowed(raw, |frame| Ok(self.inner.push_blocking(frame.copied())?)) }
     }
 
     /// Installs `model` from the next frame on (the camera does not stop); returns the old one.
