@@ -123,7 +123,7 @@ struct Raw {
 /// address plus its position; `len` its remaining bytes), that the memory stays allocated until
 /// this returns (the buffer is kept reachable across the call, and the caller must not free it,
 /// e.g. `Image.close()`, from another thread meanwhile), and that nothing writes to it meanwhile.
-/// The frame cannot outlive `f`: nothing here keeps a reference past the call.
+/// The frame cannot outlive the call: `f` takes it for any lifetime, so it cannot keep it.
 unsafe fn borrowed<T>(raw: Raw, f: impl FnOnce(&vision::Frame<'_>) -> Result<T>) -> Result<T> {
     let (width, height, stride) = layout(raw.width, raw.height, raw.stride, raw.format)?;
     let len = usize::try_from(raw.len)
