@@ -6,7 +6,8 @@
 //! 2. with `--stores` simulated stores (in-memory replicas, enrolled, listening to events),
 //!    publishes a price `--publishes` times through the hub as HQ's pricing tool and measures,
 //!    per store, publish → `change` event, and publish → the new price applied in the store (its
-//!    round: exchange + push, as a real store's syncer runs it);
+//!    round: exchange + push, as a real store's syncer runs it); then reads the hub's `/metrics`
+//!    (its propagation histogram of the same publishes, connected stores, the worst lag);
 //! 3. a store `--catchup` changes behind pulls them all: how long.
 //!
 //! ```text
@@ -109,6 +110,40 @@ fn round(store: &mut MemReplica, link: &mut HttpSyncLink) -> aisle::Result<()> {
         link.push(&frame_messages(&ours))?;
     }
     Ok(())
+}
+
+/// The hub's own view of the same publishes (`/metrics`): the propagation histogram (commit →
+/// delivery, database clock), connected stores and the worst lag, and how long the scrape took.
+fn report_metrics(base: &str, stores: usize) {
+    let agent: ureq::Agent = ureq::Agent::config_builder().build().into();
+    let t = Instant::now();
+    let Ok(mut reply) = agent.get(&format!("{base}/metrics")).call() else {
+        println!("metrics: no answer");
+        return;
+    };
+    let text = reply.body_mut().read_to_string().unwrap_or_default();
+    let took = t.elapsed();
+    let value = |line: &str| line.rsplit(' ').next().and_then(|v| v.parse::<f64>().ok());
+    let buckets: Vec<(f64, f64)> = text
+        .lines()
+        .filter_map(|l| {
+            let le = l.strip_prefix("aisle_hub_sync_propagation_seconds_bucket{le=\"")?.split('"').next()?;
+            Some((if le == "+Inf" { f64::INFINITY } else { le.parse().ok()? }, value(l)?))
+        })
+        .collect();
+    let total = buckets.last().map_or(0.0, |b| b.1);
+    let quantile = |q: f64| buckets.iter().find(|b| b.1 >= q * total).map_or(f64::NAN, |b| b.0);
+    let connected = text.lines().find(|l| l.starts_with("aisle_hub_connected_stores ")).and_then(value).unwrap_or(f64::NAN);
+    let lags: Vec<f64> = text.lines().filter(|l| l.starts_with("aisle_hub_store_sync_lag_changes{")).filter_map(value).collect();
+    println!(
+        "hub metrics (scrape {:.0} ms): propagation observations {total}, p50 <= {} s, p99 <= {} s (bucket bounds); connected stores {connected}; \
+         store ids with a lag series {} (of {stores} simulated devices in 100 stores), worst lag {}",
+        took.as_secs_f64() * 1e3,
+        quantile(0.5),
+        quantile(0.99),
+        lags.len(),
+        lags.iter().copied().fold(0.0, f64::max)
+    );
 }
 
 fn enrol(base: &str, card: &Device) {
@@ -262,6 +297,7 @@ fn main() {
         pct(&applied_ms, 0.99)
     );
     drop(idle);
+    report_metrics(&base, shared.len());
 
     // 3. Catch-up of a store `catchup` changes behind.
     if a.catchup > 0 {
