@@ -14,9 +14,10 @@
 //!   runs in one round trip, parsed and planned once (`run`);
 //! - the first statement of a request reads the sender's device row together with the change
 //!   sequence, the clock and the generations of the device registry and of the vector;
-//! - the registry and the vector are kept per instance ([`Caches`]) and used only when the
-//!   snapshot's generation equals the cached one (enrolments and raises bump them in the same
-//!   transaction), so a cached fact is exactly what the snapshot would read;
+//! - the registry (the list of every device, for the scopes HQ holds) and the vector are kept
+//!   per instance ([`Caches`]) and used only when the snapshot's generation equals the cached
+//!   one (enrolments and raises bump them in the same transaction), so a cached fact is exactly
+//!   what the snapshot would read; a device's own requests always read its row;
 //! - writes whose results nothing reads back in the request (replay window, peer vector,
 //!   delivery state, the commit time of a change, the notification) are kept and sent in one
 //!   statement just before the commit; a read of a table with pending writes sends them first;
@@ -93,7 +94,6 @@ pub struct Caches {
 
 struct DeviceCache {
     generation: i64,
-    by_key: HashMap<[u8; 32], Enrolled>,
     all: Vec<Device>,
 }
 
@@ -376,21 +376,14 @@ impl<'t, 'c> PgStorage<'t, 'c> {
             return Ok(d.clone());
         }
         let generation = self.snap()?.devices;
-        if !self.enrolled_here {
-            if let Some(c) = lock(&self.caches.devices).as_ref().filter(|c| c.generation == generation) {
-                self.devices = Some(c.clone());
-                return Ok(c.clone());
-            }
+        let kept = lock(&self.caches.devices).as_ref().filter(|c| c.generation == generation).cloned();
+        if let (false, Some(c)) = (self.enrolled_here, kept) {
+            self.devices = Some(c.clone());
+            return Ok(c);
         }
         let rows = self.q(&format!("SELECT {DEVICE_COLUMNS} FROM hub_sync_device d ORDER BY d.public_key"), &[])?;
-        let mut by_key = HashMap::with_capacity(rows.len());
-        let mut all = Vec::with_capacity(rows.len());
-        for r in &rows {
-            let e = to_enrolled(r, 0)?;
-            all.push(e.device.clone());
-            by_key.insert(e.device.public_key, e);
-        }
-        let cache = Arc::new(DeviceCache { generation, by_key, all });
+        let all = rows.iter().map(|r| to_enrolled(r, 0).map(|e| e.device)).collect::<aisle::Result<Vec<_>>>()?;
+        let cache = Arc::new(DeviceCache { generation, all });
         if !self.enrolled_here {
             let mut kept = lock(&self.caches.devices);
             if kept.as_ref().is_none_or(|k| k.generation < generation) {
@@ -401,18 +394,15 @@ impl<'t, 'c> PgStorage<'t, 'c> {
         Ok(cache)
     }
 
+    /// A device as this transaction reads it. Never from the instance's copy of the registry:
+    /// a device's requests are checked against its row as it is now (the first statement of a
+    /// request reads it, later lookups read it on their own).
     fn enrolled(&mut self, key: &[u8; 32]) -> aisle::Result<Option<Enrolled>> {
         if self.snap.is_none() {
             self.load_snap(Some(key))?;
         }
         if let Some(hit) = self.fetched.get(key) {
             return Ok(hit.clone());
-        }
-        let generation = self.snap()?.devices;
-        if !self.enrolled_here {
-            if let Some(c) = lock(&self.caches.devices).as_ref().filter(|c| c.generation == generation) {
-                return Ok(c.by_key.get(key).cloned());
-            }
         }
         let row = self.q_opt(&format!("SELECT {DEVICE_COLUMNS} FROM hub_sync_device d WHERE d.public_key = $1"), &[p!(&key[..], BYTEA)])?;
         let found = row.as_ref().map(|r| to_enrolled(r, 0)).transpose()?;
@@ -620,11 +610,10 @@ impl SyncStorage for PgStorage<'_, '_> {
             return Ok(v.clone());
         }
         let generation = self.snap()?.vector;
-        if !self.raised_here {
-            if let Some(c) = lock(&self.caches.vector).as_ref().filter(|c| c.generation == generation) {
-                self.vector = Some(c.vector.clone());
-                return Ok(c.vector.clone());
-            }
+        let kept = lock(&self.caches.vector).as_ref().filter(|c| c.generation == generation).cloned();
+        if let (false, Some(c)) = (self.raised_here, kept) {
+            self.vector = Some(c.vector.clone());
+            return Ok(c.vector.clone());
         }
         let mut v = VersionVector::default();
         for r in self.q("SELECT scope, site, hlc FROM hub_sync_vector", &[])? {
