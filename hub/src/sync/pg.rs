@@ -24,7 +24,8 @@
 //! - the clock's observation is folded into the next tick, and an exchange reserves its two
 //!   ticks (batch id, request id) in one statement;
 //! - the changes scan reads the `(scope, site, hlc)` index per site of the scope, from the
-//!   peer's vector entry on (a skip scan), for every scope of the request in one statement.
+//!   peer's vector entry on (a skip scan), for every scope of the request in one statement; a
+//!   scope the peer has nothing of is read whole in key order (no sort).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
