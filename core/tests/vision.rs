@@ -298,11 +298,12 @@ fn a_run_can_be_profiled_by_kind_of_operation() {
 }
 
 #[test]
-fn aisle_depthwise_kernels_agree_with_tracts_on_every_shipped_model() {
+fn aisle_kernels_agree_with_tracts_on_every_shipped_model() {
     for (descriptor, photo_name, layers) in [
         ("person-ssdlite.model.json", "city.jpg", 30),
         ("centerface.model.json", "city.jpg", 15),
         ("blazeface-128.model.json", "astronaut.png", 8),
+        ("blazeface-256.model.json", "astronaut.png", 8),
     ] {
         let (d, path) = ModelDescriptor::from_file(models_dir().join(descriptor)).unwrap();
         let bytes = std::fs::read(path).unwrap();

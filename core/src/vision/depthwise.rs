@@ -95,7 +95,7 @@ pub(crate) fn replace_depthwise(model: &mut TypedModel) -> TractResult<usize> {
 
 /// When the only consumer of `node`'s output is a `Max` (or `Min`) of it with a one-value
 /// f32 constant that leaves its shape alone: that consumer and the constant.
-fn bound_after(model: &TypedModel, node: usize, which: &str) -> Option<(usize, f32)> {
+pub(crate) fn bound_after(model: &TypedModel, node: usize, which: &str) -> Option<(usize, f32)> {
     let from = OutletId::new(node, 0);
     let [succ] = model.node(node).outputs.first()?.successors.as_slice() else { return None };
     let next = model.node(succ.node);

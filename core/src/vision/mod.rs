@@ -27,6 +27,7 @@ mod frame;
 mod insights;
 mod model;
 mod pipeline;
+mod pointwise;
 mod tracker;
 
 pub use analytics::{
