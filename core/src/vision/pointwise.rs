@@ -66,8 +66,9 @@ pub(crate) fn available() -> bool {
     }
 }
 
-/// Replaces every `IHW,OI->OHW` einsum with constant f32 weights of a decluttered model (and
-/// the bias `Add`, `Max`, `Min` after it) by [`PlanarPointwise`]. Returns how many.
+/// Replaces every `IHW,OI->OHW` einsum with constant f32 weights of a decluttered model (also
+/// with a batch axis of 1 on either side), and the bias `Add`, `Max`, `Min` after it, by
+/// [`PlanarPointwise`]. Returns how many.
 pub(crate) fn replace_pointwise(model: &mut TypedModel) -> TractResult<usize> {
     if !available() {
         return Ok(0);
@@ -99,7 +100,7 @@ pub(crate) fn replace_pointwise(model: &mut TypedModel) -> TractResult<usize> {
 }
 
 /// When the only consumer of `node`'s output is an `Add` of it with an f32 constant of one
-/// value per output channel (shape `[O, 1, 1]`) that leaves its shape alone: that `Add` and
+/// value per output channel (shape `[O, 1, 1]`, or `[1, O, 1, 1]`) that leaves its shape alone: that `Add` and
 /// the per-channel values.
 fn bias_after(model: &TypedModel, node: usize, channels: usize) -> Option<(usize, Vec<f32>)> {
     let from = OutletId::new(node, 0);
@@ -112,7 +113,7 @@ fn bias_after(model: &TypedModel, node: usize, channels: usize) -> Option<(usize
     let other = if next.inputs[0] == from { next.inputs[1] } else { next.inputs[0] };
     let k = model.outlet_fact(other).ok()?.konst.clone()?;
     let same_shape = model.outlet_fact(OutletId::new(next.id, 0)).ok()?.shape == model.outlet_fact(from).ok()?.shape;
-    let per_channel = k.shape() == [channels, 1, 1];
+    let per_channel = matches!(k.shape(), [c, 1, 1] | [1, c, 1, 1] if *c == channels);
     if k.datum_type() != f32::datum_type() || !same_shape || !per_channel {
         return None;
     }
@@ -122,12 +123,22 @@ fn bias_after(model: &TypedModel, node: usize, channels: usize) -> Option<(usize
 impl PlanarPointwise {
     fn for_einsum(model: &TypedModel, node: &TypedNode) -> TractResult<Option<PlanarPointwise>> {
         let Some(e) = node.op_as::<EinSum>() else { return Ok(None) };
-        if e.q_params.is_some() || e.operating_dt != f32::datum_type() || node.inputs.len() != 2 || e.axes.to_string() != "IHW,OI->OHW" {
+        // Channel-planar in and out; a batch axis of size 1 on either side changes no layout.
+        let batch_out = match e.axes.to_string().as_str() {
+            "IHW,OI->OHW" | "NIHW,OI->OHW" => false,
+            "IHW,OI->NOHW" | "NIHW,OI->NOHW" => true,
+            _ => return Ok(None),
+        };
+        if e.q_params.is_some() || e.operating_dt != f32::datum_type() || node.inputs.len() != 2 {
             return Ok(None);
         }
         let (x, w) = (model.outlet_fact(node.inputs[0])?, model.outlet_fact(node.inputs[1])?);
         let (Some(shape), Some(w)) = (x.shape.as_concrete(), w.konst.as_ref()) else { return Ok(None) };
-        if x.datum_type != f32::datum_type() || w.datum_type() != f32::datum_type() || shape.len() != 3 || w.rank() != 2 {
+        let shape = match shape {
+            [1, i, h, w] | [i, h, w] => [*i, *h, *w],
+            _ => return Ok(None),
+        };
+        if x.datum_type != f32::datum_type() || w.datum_type() != f32::datum_type() || w.rank() != 2 {
             return Ok(None);
         }
         let (i, n, o) = (shape[0], shape[1] * shape[2], w.shape()[0]);
@@ -148,7 +159,7 @@ impl PlanarPointwise {
             i,
             o,
             n,
-            out_shape: tvec![o, shape[1], shape[2]],
+            out_shape: if batch_out { tvec![1, o, shape[1], shape[2]] } else { tvec![o, shape[1], shape[2]] },
             packed: Arc::new(packed),
             bias: Arc::new(vec![0.0; o]),
             lo: f32::NEG_INFINITY,
