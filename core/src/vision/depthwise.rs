@@ -76,26 +76,19 @@ pub(crate) fn replace_depthwise(model: &mut TypedModel) -> TractResult<usize> {
         let Some(conv) = node.op_as::<Conv>() else { continue };
         let Some(mut op) = PlanarDepthwise::for_conv(model, node, conv)? else { continue };
         // Fold a following max(·, lo) and then min(·, hi) (ReLU, ReLU6) into the op.
-        let mut last = node.id;
-        if let Some((max, lo)) = bound_after(model, last, "Max") {
-            (op.lo, last) = (lo, max);
-            if let Some((min, hi)) = bound_after(model, last, "Min") {
-                (op.hi, last) = (hi, min);
-            }
-        }
-        let mut patch = TypedModelPatch::default();
-        let x = patch.tap_model(model, node.inputs[0])?;
-        let y = patch.wire_node(&node.name, op, &[x])?[0];
-        patch.shunt_outside(model, OutletId::new(last, 0), y)?;
-        patch.apply(model)?;
+        let last;
+        (op.lo, op.hi, last) = clamp_after(model, node.id);
+        let (input, name) = (node.inputs[0], node.name.clone());
+        swap_in(model, input, &name, Box::new(op), last)?;
         replaced += 1;
     }
     Ok(replaced)
 }
 
-/// When the only consumer of `node`'s output is a `Max` (or `Min`) of it with a one-value
-/// f32 constant that leaves its shape alone: that consumer and the constant.
-pub(crate) fn bound_after(model: &TypedModel, node: usize, which: &str) -> Option<(usize, f32)> {
+/// When the only consumer of `node`'s output is the binary op `which` (`Max`, `Min`, `Add`) of
+/// it with an f32 constant, leaving its shape alone (the constant only broadcasts): that
+/// consumer and the constant.
+pub(crate) fn const_after(model: &TypedModel, node: usize, which: &str) -> Option<(usize, Arc<Tensor>)> {
     let from = OutletId::new(node, 0);
     let [succ] = model.node(node).outputs.first()?.successors.as_slice() else { return None };
     let next = model.node(succ.node);
@@ -106,11 +99,33 @@ pub(crate) fn bound_after(model: &TypedModel, node: usize, which: &str) -> Optio
     let other = if next.inputs[0] == from { next.inputs[1] } else { next.inputs[0] };
     let k = model.outlet_fact(other).ok()?.konst.clone()?;
     let same_shape = model.outlet_fact(OutletId::new(next.id, 0)).ok()?.shape == model.outlet_fact(from).ok()?.shape;
-    if k.len() != 1 || k.datum_type() != f32::datum_type() || !same_shape {
-        return None;
+    (k.datum_type() == f32::datum_type() && same_shape).then_some((next.id, k))
+}
+
+/// A ReLU / ReLU6 after `node` — `Max` with one value, then perhaps `Min` with one — as
+/// `(lo, hi, the last node folded)`; `(−∞, +∞, node)` when there is none.
+pub(crate) fn clamp_after(model: &TypedModel, node: usize) -> (f32, f32, usize) {
+    let bound = |node: usize, which: &str| {
+        let (id, k) = const_after(model, node, which)?;
+        let v = *k.try_as_plain_ram().ok()?.as_slice::<f32>().ok()?.first()?;
+        (k.len() == 1 && !v.is_nan()).then_some((id, v))
+    };
+    match bound(node, "Max") {
+        None => (f32::NEG_INFINITY, f32::INFINITY, node),
+        Some((max, lo)) => match bound(max, "Min") {
+            None => (lo, f32::INFINITY, max),
+            Some((min, hi)) => (lo, hi, min),
+        },
     }
-    let v = k.try_as_plain_ram().ok()?.as_slice::<f32>().ok()?[0];
-    (!v.is_nan()).then_some((next.id, v))
+}
+
+/// Wires `op` on `input` in place of the nodes from the one feeding on `input` up to `last`.
+pub(crate) fn swap_in(model: &mut TypedModel, input: OutletId, name: &str, op: Box<dyn TypedOp>, last: usize) -> TractResult<()> {
+    let mut patch = TypedModelPatch::default();
+    let x = patch.tap_model(model, input)?;
+    let y = patch.wire_node(name, op, &[x])?[0];
+    patch.shunt_outside(model, OutletId::new(last, 0), y)?;
+    patch.apply(model)
 }
 
 impl PlanarDepthwise {

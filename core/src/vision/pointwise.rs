@@ -20,10 +20,9 @@ use std::sync::Arc;
 
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::internal::*;
-use tract_onnx::tract_core::ops::binary::TypedBinOp;
 use tract_onnx::tract_core::ops::einsum::EinSum;
 
-use super::depthwise::bound_after;
+use super::depthwise::{clamp_after, const_after, swap_in};
 
 /// Output channels per packed weight panel.
 const MR: usize = 8;
@@ -81,43 +80,23 @@ pub(crate) fn replace_pointwise(model: &mut TypedModel) -> TractResult<usize> {
         let mut last = node.id;
         if let Some((add, bias)) = bias_after(model, last, op.o) {
             op.bias = Arc::new(bias);
-            last = add;
-            if let Some((max, lo)) = bound_after(model, last, "Max") {
-                (op.lo, last) = (lo, max);
-                if let Some((min, hi)) = bound_after(model, last, "Min") {
-                    (op.hi, last) = (hi, min);
-                }
-            }
+            (op.lo, op.hi, last) = clamp_after(model, add);
         }
-        let mut patch = TypedModelPatch::default();
-        let x = patch.tap_model(model, node.inputs[0])?;
-        let y = patch.wire_node(&node.name, op, &[x])?[0];
-        patch.shunt_outside(model, OutletId::new(last, 0), y)?;
-        patch.apply(model)?;
+        let (input, name) = (node.inputs[0], node.name.clone());
+        swap_in(model, input, &name, Box::new(op), last)?;
         replaced += 1;
     }
     Ok(replaced)
 }
 
-/// When the only consumer of `node`'s output is an `Add` of it with an f32 constant of one
-/// value per output channel (shape `[O, 1, 1]`, or `[1, O, 1, 1]`) that leaves its shape alone: that `Add` and
-/// the per-channel values.
+/// When the only consumer of `node`'s output is an `Add` of it with one f32 value per output
+/// channel (shape `[O, 1, 1]`, or `[1, O, 1, 1]`): that `Add` and the values.
 fn bias_after(model: &TypedModel, node: usize, channels: usize) -> Option<(usize, Vec<f32>)> {
-    let from = OutletId::new(node, 0);
-    let [succ] = model.node(node).outputs.first()?.successors.as_slice() else { return None };
-    let next = model.node(succ.node);
-    let op = next.op_as::<TypedBinOp>()?;
-    if op.0.name() != "Add" || op.1.is_some() || next.inputs.len() != 2 || model.output_outlets().ok()?.contains(&from) {
+    let (add, k) = const_after(model, node, "Add")?;
+    if !matches!(k.shape(), [c, 1, 1] | [1, c, 1, 1] if *c == channels) {
         return None;
     }
-    let other = if next.inputs[0] == from { next.inputs[1] } else { next.inputs[0] };
-    let k = model.outlet_fact(other).ok()?.konst.clone()?;
-    let same_shape = model.outlet_fact(OutletId::new(next.id, 0)).ok()?.shape == model.outlet_fact(from).ok()?.shape;
-    let per_channel = matches!(k.shape(), [c, 1, 1] | [1, c, 1, 1] if *c == channels);
-    if k.datum_type() != f32::datum_type() || !same_shape || !per_channel {
-        return None;
-    }
-    Some((next.id, k.try_as_plain_ram().ok()?.as_slice::<f32>().ok()?.to_vec()))
+    Some((add, k.try_as_plain_ram().ok()?.as_slice::<f32>().ok()?.to_vec()))
 }
 
 impl PlanarPointwise {
